@@ -1,0 +1,294 @@
+"""The core every attribution method stands on: validation, targets, batching, guards.
+
+Nothing here knows about any particular method. Every public method in `xai_lib`
+
+* validates its input with :func:`check_input` and its options with :func:`check_positive_int`
+  and friends, so a bad call fails with a `ValueError` that names the problem;
+* turns the user's ``target`` into one class index per sample (:func:`resolve_target`,
+  :func:`select_outputs`);
+* runs inside :func:`preserved`, which restores training mode and ``requires_grad`` flags and
+  removes every hook it handed out, also when the method raises;
+* chunks work through :func:`chunks` / :func:`auto_batch_size`, so a default call never runs
+  out of memory and the result does not depend on the chunk size;
+* registers itself in :data:`METHODS` via :func:`register`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import math
+from typing import Callable, Iterator, Sequence
+
+import torch
+from torch import nn
+
+#: name -> attribution function; every method of the book, one signature.
+METHODS: dict[str, Callable[..., torch.Tensor]] = {}
+
+#: Elements (input numbers) processed per forward pass when ``batch_size=None``.  A 3x32x32
+#: image is 3072 elements, so about 1365 of them go in one pass; a 3x224x224 image, about 27.
+AUTO_BATCH_ELEMENTS = 2**22
+
+TargetLike = "None | int | Sequence[int] | torch.Tensor"
+
+
+def register(name: str):
+    """Decorator: put an attribution function into :data:`METHODS` under ``name``."""
+
+    def decorate(fn):
+        if name in METHODS:
+            raise ValueError(f"an attribution method named {name!r} is already registered")
+        METHODS[name] = fn
+        return fn
+
+    return decorate
+
+
+def get_method(method) -> Callable[..., torch.Tensor]:
+    """A METHODS name or a callable with the common signature -> the callable."""
+    if callable(method):
+        return method
+    if isinstance(method, str) and method in METHODS:
+        return METHODS[method]
+    raise ValueError(f"unknown method {method!r}; known methods: {', '.join(sorted(METHODS))}")
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def check_model(model) -> nn.Module:
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    return model
+
+
+def check_input(x, name: str = "x", min_dim: int = 2) -> torch.Tensor:
+    """A batch-first float tensor with finite values, or a ValueError saying what is wrong."""
+    if not isinstance(x, torch.Tensor):
+        raise ValueError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise ValueError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
+    if x.dim() < min_dim:
+        raise ValueError(
+            f"{name} must be batch first with at least {min_dim} dimensions "
+            f"(e.g. (N, D) or (N, C, H, W)), got shape {tuple(x.shape)}"
+        )
+    if x.shape[0] == 0:
+        raise ValueError(f"{name} is an empty batch (shape {tuple(x.shape)})")
+    if not torch.isfinite(x).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return x
+
+
+def check_image_batch(x, name: str = "x") -> torch.Tensor:
+    """Like :func:`check_input`, for methods that need (N, C, H, W) images."""
+    check_input(x, name)
+    if x.dim() != 4:
+        raise ValueError(f"{name} must be an image batch (N, C, H, W), got shape {tuple(x.shape)}")
+    return x
+
+
+def check_positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    return value
+
+
+def check_batch_size(batch_size) -> int | None:
+    return None if batch_size is None else check_positive_int(batch_size, "batch_size")
+
+
+def check_nonnegative(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def check_choice(value, name: str, choices: Sequence[str]) -> str:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+    return value
+
+
+def broadcast_baseline(baseline, x: torch.Tensor, name: str = "baseline") -> torch.Tensor:
+    """None (zeros), a number, or a tensor broadcastable to x -> a tensor shaped like x."""
+    if baseline is None:
+        return torch.zeros_like(x)
+    if isinstance(baseline, (int, float)) and not isinstance(baseline, bool):
+        if not math.isfinite(baseline):
+            raise ValueError(f"{name} must be finite, got {baseline!r}")
+        return torch.full_like(x, float(baseline))
+    if not isinstance(baseline, torch.Tensor):
+        raise ValueError(f"{name} must be None, a number or a tensor, got {type(baseline).__name__}")
+    if not baseline.is_floating_point() or not torch.isfinite(baseline).all():
+        raise ValueError(f"{name} must be a finite floating-point tensor")
+    try:
+        return baseline.to(device=x.device, dtype=x.dtype).expand_as(x)
+    except RuntimeError:
+        raise ValueError(
+            f"{name} of shape {tuple(baseline.shape)} does not broadcast to x of shape {tuple(x.shape)}"
+        ) from None
+
+
+# --------------------------------------------------------------------------- targets
+
+
+def as_target_tensor(target, n: int, device) -> torch.Tensor | None:
+    """Validate the user's target's type and length -> LongTensor (n,), or None for argmax.
+
+    The range against the number of classes is checked where the outputs are known
+    (:func:`select_outputs`).
+    """
+    if target is None:
+        return None
+    if isinstance(target, bool):
+        raise ValueError("target must be None, an int, a sequence of ints or a LongTensor, got a bool")
+    if isinstance(target, int):
+        t = torch.full((n,), target, dtype=torch.long)
+    elif isinstance(target, torch.Tensor):
+        if target.is_floating_point() or target.is_complex() or target.dtype == torch.bool:
+            raise ValueError(f"target tensor must hold integer class indices, got dtype {target.dtype}")
+        t = target.reshape(-1) if target.dim() <= 1 else None
+        if t is None:
+            raise ValueError(f"target tensor must be 0- or 1-dimensional, got shape {tuple(target.shape)}")
+        if t.numel() == 1:
+            t = t.expand(n)
+        t = t.long()
+    elif isinstance(target, Sequence) and not isinstance(target, str):
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in target):
+            raise ValueError(f"target sequence must hold ints, got {list(target)!r}")
+        t = torch.tensor(list(target), dtype=torch.long)
+    else:
+        raise ValueError(f"target must be None, an int, a sequence of ints or a LongTensor, got {target!r}")
+    if t.numel() != n:
+        raise ValueError(f"target has {t.numel()} entries but x holds {n} samples")
+    if (t < 0).any():
+        raise ValueError(f"target holds negative class indices: {t.tolist()}")
+    return t.to(device)
+
+
+def select_outputs(output: torch.Tensor, target: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pick f_target from the model output (N, K). None: the argmax per sample.
+
+    Returns (selected (N,), target (N,)).
+    """
+    if output.dim() == 1:
+        output = output[:, None]  # a scalar-output model: one "class"
+    if output.dim() != 2:
+        raise ValueError(f"the model must return (N, classes) outputs, got shape {tuple(output.shape)}")
+    if target is None:
+        target = output.detach().argmax(dim=1)
+    elif target.numel() and int(target.max()) >= output.shape[1]:
+        raise ValueError(
+            f"target {int(target.max())} is out of range: the model has {output.shape[1]} outputs"
+        )
+    target = target.to(output.device)
+    return output.gather(1, target[:, None])[:, 0], target
+
+
+def resolve_target(model: nn.Module, x: torch.Tensor, target, batch_size: int | None = None) -> torch.Tensor:
+    """The user's target -> validated LongTensor (N,); None means the model's argmax on x."""
+    t = as_target_tensor(target, x.shape[0], x.device)
+    with torch.no_grad():
+        outputs = [model(chunk) for chunk in x.split(batch_size or auto_batch_size(x[0].numel()))]
+        output = torch.cat(outputs)
+    return select_outputs(output, t)[1]
+
+
+# --------------------------------------------------------------------------- gradients
+
+
+def gradient(model: nn.Module, x: torch.Tensor, target: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """d f_target(x) / d x for a batch, and f_target(x). Works inside torch.no_grad().
+
+    Only the input gets a gradient (torch.autograd.grad), so parameters' .grad stay as they were.
+    """
+    with torch.enable_grad():
+        x = x.detach().requires_grad_(True)
+        selected, _ = select_outputs(model(x), target)
+        (grad,) = torch.autograd.grad(selected.sum(), x)
+    return grad.detach(), selected.detach()
+
+
+# --------------------------------------------------------------------------- batching
+
+
+def auto_batch_size(sample_numel: int) -> int:
+    """How many samples of ``sample_numel`` elements go in one forward pass by default."""
+    return max(1, AUTO_BATCH_ELEMENTS // max(1, sample_numel))
+
+
+def chunks(total: int, batch_size: int | None, sample_numel: int) -> Iterator[slice]:
+    """Slices that cover range(total) in pieces of at most batch_size (None: automatic)."""
+    size = batch_size or auto_batch_size(sample_numel)
+    for start in range(0, total, size):
+        yield slice(start, min(start + size, total))
+
+
+# --------------------------------------------------------------------------- guards
+
+
+class Hooks:
+    """Handles of hooks registered during one call; a context manager that removes them all.
+
+    ``with Hooks() as hooks: hooks.add(module.register_forward_hook(fn)); ...``
+    """
+
+    def __init__(self) -> None:
+        self._handles: list = []
+
+    def __enter__(self) -> "Hooks":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove_all()
+
+    def add(self, handle):
+        self._handles.append(handle)
+        return handle
+
+    def remove_all(self) -> None:
+        while self._handles:
+            self._handles.pop().remove()
+
+
+@contextlib.contextmanager
+def preserved(model: nn.Module) -> Iterator[nn.Module]:
+    """Run a method on ``model`` and leave its modes and flags as found, also on error.
+
+    Restores every module's training flag and every parameter's ``requires_grad``. Hooks are
+    the business of :class:`Hooks`, which methods that modify backward passes open themselves.
+    """
+    check_model(model)
+    modes = [(m, m.training) for m in model.modules()]
+    flags = [(p, p.requires_grad) for p in model.parameters()]
+    try:
+        yield model
+    finally:
+        for m, mode in modes:
+            m.training = mode
+        for p, flag in flags:
+            p.requires_grad_(flag)
+
+
+def attribution_method(name: str, min_dim: int = 2):
+    """Decorator for public methods: registers, validates model and x, and guards the model.
+
+    The wrapped function receives ``(model, x, target, **options)`` where ``target`` is already
+    a validated LongTensor (N,) on x's device, or None (argmax, to be taken from the model's
+    output, e.g. by :func:`select_outputs` or :func:`resolve_target`).
+    """
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def method(model, x, target=None, **options):
+            check_model(model)
+            check_input(x, min_dim=min_dim)
+            t = as_target_tensor(target, x.shape[0], x.device)
+            with preserved(model):
+                return fn(model, x, t, **options)
+
+        return register(name)(method)
+
+    return decorate
