@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 import torch
 from torch import nn
@@ -43,6 +45,18 @@ def assert_untouched(model: nn.Module, before: dict) -> None:
         assert (g_after is None) == (g_before is None), "parameter .grad changed"
         if g_after is not None:
             assert torch.equal(g_after, g_before), "parameter .grad changed"
+
+
+@functools.lru_cache(maxsize=None)
+def torchvision_model(name: str, classes: int = 10) -> nn.Module:
+    """A randomly initialized torchvision model (weights=None: nothing downloads) in eval mode.
+
+    Built once per test session, since VGG's initialization takes seconds; tests must leave it as found.
+    """
+    import torchvision
+
+    torch.manual_seed(0)
+    return getattr(torchvision.models, name)(weights=None, num_classes=classes).eval()
 
 
 def relu_mlp(d_in: int = 6, hidden: int = 16, classes: int = 4, bias: bool = True, seed: int = 0) -> nn.Module:

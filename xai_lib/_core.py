@@ -16,12 +16,15 @@ Nothing here knows about any particular method. Every public method in `xai_lib`
 from __future__ import annotations
 
 import contextlib
+import difflib
 import functools
 import math
+import os
 from typing import Callable, Iterator, Sequence
 
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
 #: name -> attribution function; every method of the book, one signature.
 METHODS: dict[str, Callable[..., torch.Tensor]] = {}
@@ -76,7 +79,8 @@ def check_input(x, name: str = "x", min_dim: int = 2) -> torch.Tensor:
         )
     if x.shape[0] == 0:
         raise ValueError(f"{name} is an empty batch (shape {tuple(x.shape)})")
-    if not torch.isfinite(x).all():
+    # a finite sum proves every value finite (NaN and inf propagate) at a fraction of the cost
+    if not torch.isfinite(x.sum()) and not torch.isfinite(x).all():
         raise ValueError(f"{name} contains NaN or infinite values")
     return x
 
@@ -190,10 +194,13 @@ def select_outputs(output: torch.Tensor, target: torch.Tensor | None) -> tuple[t
 def resolve_target(model: nn.Module, x: torch.Tensor, target, batch_size: int | None = None) -> torch.Tensor:
     """The user's target -> validated LongTensor (N,); None means the model's argmax on x."""
     t = as_target_tensor(target, x.shape[0], x.device)
+    return select_outputs(predict(model, x, batch_size), t)[1]
+
+
+def predict(model: nn.Module, x: torch.Tensor, batch_size: int | None = None) -> torch.Tensor:
+    """The model's outputs on x without gradients, in chunks of at most batch_size samples."""
     with torch.no_grad():
-        outputs = [model(chunk) for chunk in x.split(batch_size or auto_batch_size(x[0].numel()))]
-        output = torch.cat(outputs)
-    return select_outputs(output, t)[1]
+        return torch.cat([model(chunk) for chunk in x.split(batch_size or auto_batch_size(x[0].numel()))])
 
 
 # --------------------------------------------------------------------------- gradients
@@ -226,7 +233,44 @@ def chunks(total: int, batch_size: int | None, sample_numel: int) -> Iterator[sl
         yield slice(start, min(start + size, total))
 
 
+#: Set to "1" in the book build's process by the Sphinx extension in xai_lib.widgets; the kernels
+#: the build starts inherit it.
+BOOK_BUILD_ENV = "XAI_LIB_BOOK_BUILD"
+
+
+def in_book_build() -> bool:
+    """True inside a kernel started by ``jupyter-book build`` (see :data:`BOOK_BUILD_ENV`)."""
+    return os.environ.get(BOOK_BUILD_ENV, "") not in ("", "0")
+
+
+def progress(iterable, total: int, desc: str):
+    """A tqdm bar over a loop that may be long; it appears only once the loop has run 2 s.
+
+    Off in the book build: in a notebook the bar is an ipywidget, dead in the static page.
+    """
+    return tqdm(iterable, total=total, desc=desc, delay=2, leave=False, disable=in_book_build())
+
+
 # --------------------------------------------------------------------------- guards
+
+
+def find_module(model: nn.Module, layer, name: str = "layer") -> nn.Module:
+    """A submodule of ``model``, given as the module itself or as its dotted name.
+
+    Names are those of ``model.named_modules()`` (e.g. ``"features.3"``, ``"layer4.1.conv2"``).
+    """
+    if isinstance(layer, nn.Module):
+        if any(m is layer for m in model.modules()):
+            return layer
+        raise ValueError(f"{name} is a {type(layer).__name__} that is not a submodule of the model")
+    if not isinstance(layer, str):
+        raise ValueError(f"{name} must be a module or its dotted name, got {type(layer).__name__}")
+    modules = dict(model.named_modules())
+    if layer in modules:
+        return modules[layer]
+    names = [n for n in modules if n]
+    suggestions = difflib.get_close_matches(layer, names, n=5, cutoff=0.5) or names[:5]
+    raise ValueError(f"the model has no submodule named {layer!r}; valid names include: {', '.join(suggestions)}")
 
 
 class Hooks:

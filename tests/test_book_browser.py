@@ -1,0 +1,293 @@
+"""The rendered book in a real browser: build it once, open every page in headless Chromium.
+
+On every page of _toc.yml: no error output, traceback, failed exercise check, dead widget or
+unresolved reference; every <img> loaded (naturalWidth > 0); math typeset by the MathJax that
+ships inside the book (nothing comes from a CDN); every static explorer (xl.widgets) swaps its
+picture when its controls move; notebook pages carry the Colab launch button for their own
+notebook. Screenshots of every page and of every explorer go to tests/screenshots/ for a person
+to look at, with the build and browser timings in timings.txt.
+
+The book is built once per session with ``jupyter-book build`` into a temporary folder; set
+``XAI_LIB_BOOK_HTML=_build/html`` to check an existing build instead. Skips, saying why, where
+Debian's chromium and chromium-driver are not installed (.ci/run installs them).
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import http.server
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+SCREENSHOTS = ROOT / "tests" / "screenshots"
+BOOK_HTML_ENV = "XAI_LIB_BOOK_HTML"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--window-size=1280,1600"]
+SCREENSHOT_MAX_HEIGHT = 6000  # px: the top of a long chapter is enough for a person to judge it
+# Known noise of Jupyter Book 1 itself, on every notebook page: sphinx-thebe declares THEBE_JS_URL twice.
+IGNORED_CONSOLE = ("THEBE_JS_URL", "favicon.ico")
+TIMINGS: dict[str, float] = {}
+
+
+def toc_pages() -> list[str]:
+    """Every document of _toc.yml, root first, in reading order ('book/intro', 'book/00_preface', ...)."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    pages = [toc["root"]]
+
+    def walk(entries):
+        for entry in entries or []:
+            if "file" in entry:
+                pages.append(entry["file"])
+            for key in ("parts", "chapters", "sections"):
+                walk(entry.get(key))
+
+    walk(toc.get("parts"))
+    walk(toc.get("chapters"))
+    return pages
+
+
+PAGES = toc_pages()
+
+
+def missing_browser() -> str | None:
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        return (f"headless Chromium not installed ({CHROMIUM}, {CHROMEDRIVER}): "
+                f"apt-get install chromium chromium-driver (.ci/run does this)")
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "selenium is not installed (pip install -r requirements.txt)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def book_html(request, tmp_path_factory) -> Path:
+    """The built book's html folder: built once per session (or XAI_LIB_BOOK_HTML)."""
+    if missing_browser():
+        pytest.skip(missing_browser())
+    if os.environ.get(BOOK_HTML_ENV):
+        html = Path(os.environ[BOOK_HTML_ENV]).resolve()
+        assert (html / "index.html").exists(), f"{BOOK_HTML_ENV}={html} holds no built book"
+        return html
+    out = tmp_path_factory.mktemp("book")
+    start = time.perf_counter()
+    build = subprocess.run(
+        [sys.executable, "-c", "from jupyter_book.cli.main import main; main()", "build", str(ROOT),
+         "--path-output", str(out)], capture_output=True, text=True)
+    TIMINGS["jupyter-book build"] = time.perf_counter() - start
+    if build.returncode != 0:
+        pytest.fail("jupyter-book build failed:\n" + "\n".join((build.stdout + build.stderr).splitlines()[-60:]))
+    return out / "_build" / "html"
+
+
+@pytest.fixture(scope="session")
+def site(book_html):
+    """The book served over HTTP on the loopback interface, as a reader's browser gets it."""
+    quiet = type("Quiet", (http.server.SimpleHTTPRequestHandler,), {"log_message": lambda *args: None})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(quiet, directory=str(book_html)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser(request, book_html):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    profile = tempfile.TemporaryDirectory(prefix="chromium-profile-")
+    for flag in CHROMIUM_FLAGS + [f"--user-data-dir={profile.name}"]:
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    SCREENSHOTS.mkdir(exist_ok=True)
+    yield driver
+    driver.quit()
+    profile.cleanup()
+    report_timings(request.config)
+
+
+def report_timings(config) -> None:
+    """Build and browser times, on the terminal and in tests/screenshots/timings.txt."""
+    pages = {k: v for k, v in TIMINGS.items() if k.startswith("page ")}
+    lines = [f"{name}: {seconds:.1f} s" for name, seconds in TIMINGS.items() if not name.startswith("page ")]
+    lines.append(f"browser checks: {sum(pages.values()):.1f} s for {len(pages)} page(s)")
+    lines += [f"  {name[5:]}: {seconds:.1f} s" for name, seconds in pages.items()]
+    (SCREENSHOTS / "timings.txt").write_text("\n".join(lines) + "\n")
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if reporter and capture:
+        with capture.global_and_fixture_disabled():  # teardown output is captured otherwise
+            reporter.write_sep("-", "book build and browser timings")
+            for line in lines:
+                reporter.write_line(line)
+
+
+# --------------------------------------------------------------------------- the checks of one page
+
+PAGE_PROBLEMS_JS = """
+const problems = [];
+const count = (selector, what) => {
+  const n = document.querySelectorAll(selector).length;
+  if (n) problems.push(n + " " + what);
+};
+count(".output.error, .output.traceback", "error output(s) in executed cells");
+count(".output.stderr", "stderr output(s) left in the page");
+count(".xl-feedback-fail", "failed exercise check(s)");
+count("div.system-message, .problematic", "docutils error(s) / unresolved reference(s)");
+count('script[type="application/vnd.jupyter.widget-view+json"]',
+      "live widget(s) with no static fallback (dead in the book): use xl.widgets.explorer, no tqdm bars");
+count('script[type="application/vnd.jupyter.widget-state+json"]',
+      "ipywidgets state(s) saved by the build (it loads widget scripts from a CDN): create no widgets at build time");
+if (document.body.innerText.includes("Traceback (most recent call last)")) problems.push("a traceback in the text");
+return problems;
+"""
+
+MATHJAX_READY_JS = """
+const done = arguments[arguments.length - 1];
+if (!window.MathJax || !MathJax.startup) { done("MathJax did not load"); return; }
+MathJax.startup.promise.then(() => done(null), (error) => done("MathJax failed: " + error));
+"""
+
+IMAGES_JS = """
+const done = arguments[arguments.length - 1];
+const images = Array.from(document.images);
+images.forEach((img) => { img.loading = "eager"; });
+const settled = () => images.every((img) => img.complete);
+const start = Date.now();
+(function wait() {
+  if (settled() || Date.now() - start > 15000) {
+    done(images.filter((img) => img.naturalWidth === 0).map((img) => img.src.slice(0, 80)));
+  } else { setTimeout(wait, 50); }
+})();
+"""
+
+
+def colab_url(page: str) -> str:
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    repository = config["repository"]["url"].rstrip("/").removeprefix("https://github.com/")
+    prefix = str(config["repository"].get("path_to_book") or "").strip("/")
+    path = f"{prefix}/{page}.ipynb" if prefix else f"{page}.ipynb"
+    return (f"{config['launch_buttons']['colab_url'].rstrip('/')}/github/{repository}/blob/"
+            f"{config['repository'].get('branch', 'main')}/{path}")
+
+
+def console_problems(driver, origin: str) -> list[str]:
+    problems = []
+    for entry in driver.get_log("browser"):
+        message = entry["message"]
+        if entry["level"] != "SEVERE" or any(noise in message for noise in IGNORED_CONSOLE):
+            continue
+        if entry["source"] == "javascript" or (entry["source"] == "network" and message.startswith(origin)):
+            problems.append("console: " + message[:300])
+    return problems
+
+
+def math_problems(driver, origin: str) -> list[str]:
+    from selenium.webdriver.common.by import By
+
+    maths = len(driver.find_elements(By.CSS_SELECTOR, ".math"))
+    if not maths:
+        return []
+    sources = [s.get_attribute("src") for s in driver.find_elements(By.CSS_SELECTOR, "script[src*='mathjax']")]
+    problems = [f"MathJax loaded from outside the book: {s}" for s in sources if not s.startswith(origin)]
+    error = driver.execute_async_script(MATHJAX_READY_JS)
+    if error:
+        return problems + [error]
+    typeset = len(driver.find_elements(By.CSS_SELECTOR, "mjx-container"))
+    if typeset < maths:
+        problems.append(f"only {typeset} of {maths} formulas typeset by MathJax")
+    errors = len(driver.find_elements(By.CSS_SELECTOR, "mjx-merror"))
+    if errors:
+        problems.append(f"{errors} formula(s) with TeX errors")
+    return problems
+
+
+def move_control(control, step: int) -> None:
+    """Choose the value ``step`` places after the first, as a reader would."""
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import Select
+
+    if control.tag_name == "select":
+        Select(control).select_by_index(step)
+    else:
+        control.send_keys(Keys.HOME, *([Keys.ARROW_RIGHT] * step))
+
+
+def explorer_problems(driver, page: str) -> list[str]:
+    """Every static explorer: each control, moved through its values, swaps the picture."""
+    from selenium.webdriver.common.by import By
+
+    problems = []
+    for k, explorer in enumerate(driver.find_elements(By.CSS_SELECTOR, ".xl-explorer")):
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", explorer)
+        image = explorer.find_element(By.CSS_SELECTOR, "img.xl-explorer-image")
+        for control in explorer.find_elements(By.CSS_SELECTOR, "[data-control]"):
+            name = control.get_attribute("aria-label")
+            values = (len(control.find_elements(By.TAG_NAME, "option")) if control.tag_name == "select"
+                      else int(control.get_attribute("max")) + 1)
+            seen, alts = {image.get_attribute("src")}, set()
+            for step in range(1, values):
+                move_control(control, step)
+                seen.add(image.get_attribute("src"))
+                alts.add(image.get_attribute("alt"))
+            if values > 1 and len(seen) == 1:
+                problems.append(f"explorer {k}: moving {name!r} never changed the picture")
+            if values > 1 and not any(f"{name}=" in alt for alt in alts):
+                problems.append(f"explorer {k}: the picture's description does not follow {name!r}")
+            move_control(control, 0)
+        if image.get_attribute("naturalWidth") in (None, "0"):
+            problems.append(f"explorer {k}: its picture does not load")
+        explorer.screenshot(str(SCREENSHOTS / f"{page.replace('/', '_')}_explorer{k}.png"))
+    return problems
+
+
+def full_page_screenshot(driver, path: Path) -> None:
+    height = min(driver.execute_script("return document.documentElement.scrollHeight"), SCREENSHOT_MAX_HEIGHT)
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": 1280, "height": height, "deviceScaleFactor": 1, "mobile": False})
+    driver.execute_script("window.scrollTo(0, 0)")
+    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png"})
+    path.write_bytes(base64.b64decode(shot["data"]))
+    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_in_a_browser(page, browser, site):
+    from selenium.webdriver.common.by import By
+
+    start = time.perf_counter()
+    browser.get_log("browser")  # drop the previous page's messages
+    browser.get(f"{site}/{page}.html")
+    assert browser.execute_script("return document.readyState") == "complete"
+    problems = list(browser.execute_script(PAGE_PROBLEMS_JS))
+    problems += [f"image did not load: {src}" for src in browser.execute_async_script(IMAGES_JS)]
+    problems += math_problems(browser, site)
+    problems += explorer_problems(browser, page)
+    if (ROOT / f"{page}.ipynb").exists():
+        url = colab_url(page)
+        if not browser.find_elements(By.CSS_SELECTOR, f'a[href="{url}"]'):
+            problems.append(f"no Colab launch button linking to {url}")
+    problems += console_problems(browser, site)
+    full_page_screenshot(browser, SCREENSHOTS / f"{page.replace('/', '_')}.png")
+    TIMINGS[f"page {page}"] = time.perf_counter() - start
+    assert problems == [], f"{page}.html:\n" + "\n".join(problems)

@@ -1,0 +1,79 @@
+"""The result of an exercise check: truthy iff passed, shown as a message a student can act on.
+
+A :class:`Feedback` is what every ``check_*`` function returns. Displayed (as the last
+expression of a cell, or printed) it says what was checked, what is wrong with numbers, and a
+hint; ``bool(feedback)`` says whether the check passed, so ``assert check_x(f)`` works too.
+:func:`checker` turns a function returning Feedback into a book checker: inside the book build a
+failed check raises :class:`ExerciseFailed`, so a broken reference solution stops the build.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+from typing import Callable, Sequence
+
+from .._core import in_book_build
+
+
+class ExerciseFailed(AssertionError):
+    """A check failed where it must not: in the book build, on the book's own solution."""
+
+
+class Feedback:
+    """What a check found: ``passed``, a one-line ``title``, ``details`` (one line each) and a ``hint``."""
+
+    def __init__(self, passed: bool, title: str, details: Sequence[str] = (), hint: str | None = None):
+        self.passed = bool(passed)
+        self.title = title
+        self.details = list(details)
+        self.hint = hint
+
+    @classmethod
+    def success(cls, title: str, details: Sequence[str] = ()) -> "Feedback":
+        return cls(True, title, details)
+
+    @classmethod
+    def failure(cls, title: str, details: Sequence[str] = (), hint: str | None = None) -> "Feedback":
+        return cls(False, title, details, hint)
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __str__(self) -> str:
+        lines = [("PASSED: " if self.passed else "NOT YET: ") + self.title]
+        lines += ["  - " + d for d in self.details]
+        if self.hint and not self.passed:
+            lines.append("  Hint: " + self.hint)
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        colour, mark, status = ("#1a7f37", "&#10004;", "pass") if self.passed else ("#b35900", "&#10008;", "fail")
+        items = "".join(f"<li>{html.escape(d)}</li>" for d in self.details)
+        details = f'<ul style="margin:0.2em 0">{items}</ul>' if items else ""
+        hint = (f'<div style="margin-top:0.3em"><b>Hint:</b> {html.escape(self.hint)}</div>'
+                if self.hint and not self.passed else "")
+        return (f'<div class="xl-feedback xl-feedback-{status}" style="border-left:4px solid {colour};'
+                f'padding:0.3em 0.8em;margin:0.3em 0">'
+                f'<b style="color:{colour}">{mark} {html.escape(self.title)}</b>{details}{hint}</div>')
+
+
+def checker(check: Callable[..., Feedback]) -> Callable[..., Feedback]:
+    """Decorator for every ``check_*`` function of a chapter module.
+
+    Passes the Feedback through; in the book build (see :func:`xai_lib._core.in_book_build`) a
+    failed check raises :class:`ExerciseFailed` instead, so the build stops on a wrong solution.
+    """
+
+    @functools.wraps(check)
+    def run(*args, **kwargs) -> Feedback:
+        feedback = check(*args, **kwargs)
+        if not isinstance(feedback, Feedback):
+            raise TypeError(f"{check.__name__} must return a Feedback, got {type(feedback).__name__}")
+        if not feedback and in_book_build():
+            raise ExerciseFailed(f"the book's solution fails {check.__name__}:\n{feedback}")
+        return feedback
+
+    return run

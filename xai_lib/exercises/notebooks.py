@@ -1,0 +1,272 @@
+"""The chapter notebooks' conventions, checked, and the student edition made from them.
+
+* :data:`COLAB_INSTALL_CELL`: the first code cell of every chapter, verbatim. It installs xai_lib
+  from :data:`REPOSITORY_URL` (which equals ``repository.url`` in ``_config.yml``) in Colab only.
+* :func:`convention_problems`: what a notebook does against the conventions of the package
+  docstring (install cell first, outputs stripped, gated solutions in dropdowns, each followed by
+  a checker cell).
+* :func:`student_edition`: a copy of a notebook with every solution replaced by a placeholder
+  code cell (a skeleton of the solution's functions, raising NotImplementedError), exercises shown
+  as plain Markdown, and the checker cells kept: the notebook runs to the end, each checker
+  telling the student what is still missing. :func:`write_student_edition` does a whole folder.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: The repository the book and the Colab install cell point at (``repository.url`` in _config.yml).
+REPOSITORY_URL = "https://github.com/xai-lib/xai-lib"
+
+#: The first code cell of every chapter notebook, verbatim.
+COLAB_INSTALL_CELL = f'''# Runs only in Google Colab: installs xai_lib from the book's repository (Colab already has torch).
+import sys
+if "google.colab" in sys.modules:
+    %pip install -q "xai_lib @ git+{REPOSITORY_URL}"'''
+
+PLACEHOLDER = "# Your solution here"
+
+# An opening MyST directive fence: ```{name} argument  or  :::{name} argument
+_FENCE_OPEN = re.compile(r"^ {0,3}(?P<fence>`{3,}|:{3,})\{(?P<name>[\w-]+)\}\s*(?P<argument>.*?)\s*$")
+_OPTION = re.compile(r"^:(?P<key>[\w-]+):\s*(?P<value>.*?)\s*$")
+
+
+@dataclass
+class Directive:
+    """One directive block of a Markdown cell: name, argument, ``:key: value`` options and body."""
+
+    name: str
+    argument: str
+    options: dict = field(default_factory=dict)
+    body: str = ""
+    text: str = ""  # the whole block as written
+
+
+def split_markdown(source: str) -> list[str | Directive]:
+    """A Markdown cell as a list of plain-text chunks and top-level :class:`Directive` blocks, in order."""
+    lines = source.split("\n")
+    parts: list[str | Directive] = []
+    plain: list[str] = []
+    i = 0
+    while i < len(lines):
+        opening = _FENCE_OPEN.match(lines[i])
+        if not opening:
+            plain.append(lines[i])
+            i += 1
+            continue
+        fence = opening["fence"]
+        end = i + 1
+        # the closing fence: the same character, at least as long, nothing else on the line
+        while end < len(lines) and not re.fullmatch(rf" {{0,3}}{re.escape(fence[0])}{{{len(fence)},}}\s*", lines[end]):
+            end += 1
+        inner = lines[i + 1:end]
+        options = {}
+        while inner and _OPTION.match(inner[0]):
+            option = _OPTION.match(inner.pop(0))
+            options[option["key"]] = option["value"]
+        if plain:
+            parts.append("\n".join(plain))
+            plain = []
+        parts.append(Directive(opening["name"], opening["argument"], options, "\n".join(inner).strip("\n"),
+                               "\n".join(lines[i:end + 1])))
+        i = end + 1
+    if plain:
+        parts.append("\n".join(plain))
+    return parts
+
+
+def _directives(cell) -> list[Directive]:
+    return [p for p in split_markdown(cell.source) if isinstance(p, Directive)] if cell.cell_type == "markdown" else []
+
+
+def first_code_cell(nb) -> str | None:
+    return next((c.source for c in nb.cells if c.cell_type == "code"), None)
+
+
+def starts_with_install_cell(nb) -> bool:
+    """Is the first code cell :data:`COLAB_INSTALL_CELL` (trailing whitespace aside)?"""
+    first = first_code_cell(nb)
+    return first is not None and first.rstrip() == COLAB_INSTALL_CELL
+
+
+def calls_checker(source: str) -> bool:
+    """Does a code cell call an exercise checker (``xl.exercises.chNN.check_name(...)``)?"""
+    return re.search(r"\bch\d\d\.check_\w+\(", source) is not None
+
+
+# --------------------------------------------------------------------------- conventions
+
+
+def convention_problems(nb, name: str = "notebook") -> list[str]:
+    """Everything in ``nb`` against the chapter conventions (see the package docstring); [] if none."""
+    problems = []
+    if not starts_with_install_cell(nb):
+        problems.append(f"{name}: the first code cell must be xai_lib.exercises.notebooks.COLAB_INSTALL_CELL verbatim")
+    for k, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count")):
+            problems.append(f"{name}: cell {k} holds outputs; store notebooks without outputs")
+    labels = {d.options.get("label") for c in nb.cells for d in _directives(c) if d.name in ("exercise", "exercise-start")}
+    problems += [f"{name}: exercise label {label!r} should read chNN-name (e.g. ch05-baselines)"
+                 for label in sorted(map(str, labels)) if not re.fullmatch(r"ch\d\d-[\w-]+", label)]
+    open_at, code_inside, last_end = None, False, None
+    for k, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            code_inside = code_inside or open_at is not None
+            if last_end is not None:
+                if not calls_checker(cell.source):
+                    problems.append(f"{name}: the code cell after the solution ending in cell {last_end} must call "
+                                    f"its checker (xl.exercises.chNN.check_...)")
+                last_end = None
+            continue
+        for d in _directives(cell):
+            if d.name == "solution-start":
+                if open_at is not None:
+                    problems.append(f"{name}: cell {k} starts a solution inside the one started in cell {open_at}")
+                if d.argument not in labels:
+                    problems.append(f"{name}: cell {k}: solution-start {d.argument!r} names no exercise label")
+                if "dropdown" not in d.options.get("class", "").split():
+                    problems.append(f"{name}: cell {k}: solution-start {d.argument!r} needs `:class: dropdown`")
+                open_at, code_inside = k, False
+            elif d.name == "solution-end":
+                if open_at is None:
+                    problems.append(f"{name}: cell {k} ends a solution that was never started")
+                elif code_inside:
+                    last_end = k
+                open_at = None
+    if open_at is not None:
+        problems.append(f"{name}: the solution started in cell {open_at} never ends (solution-end)")
+    if last_end is not None:
+        problems.append(f"{name}: the solution ending in cell {last_end} must be followed by a checker code cell")
+    return problems
+
+
+# --------------------------------------------------------------------------- the student edition
+
+
+def skeleton(code: str) -> str:
+    """A solution's placeholder: its imports, its functions' signatures and docstrings raising
+    NotImplementedError, and ``name = ...`` for its top-level assignments."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:  # IPython magics and the like: nothing to keep
+        return ""
+    parts = []
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            parts.append(ast.unparse(node))
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            stub = copy.deepcopy(node)
+            docstring = ast.get_docstring(node, clean=False)
+            stub.body = ([ast.Expr(ast.Constant(docstring))] if docstring is not None else []) + [
+                ast.parse('raise NotImplementedError("write your solution here")').body[0]]
+            parts.append(ast.unparse(stub))
+        elif isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets):
+            parts.append(" = ".join(t.id for t in node.targets) + " = ...")
+    return "\n\n".join(parts)
+
+
+def _exercise_markdown(d: Directive) -> str:
+    """An exercise directive as Markdown that reads well in Jupyter and Colab."""
+    heading = f"**Exercise: {d.argument}**" if d.argument else "**Exercise**"
+    return heading + "\n" + (f"\n{d.body}" if d.body else "")  # a blank line: the text below is a new paragraph
+
+
+def student_edition(nb):
+    """A copy of ``nb`` for students: solutions out, placeholders in, checkers kept, outputs cleared,
+    and the Colab install cell first (added if missing). Raises ValueError on unbalanced
+    solution-start / solution-end.
+    """
+    import nbformat  # only the student edition needs it: `import xai_lib` works without
+
+    out = copy.deepcopy(nb)
+    cells = [] if starts_with_install_cell(nb) else [nbformat.v4.new_code_cell(COLAB_INSTALL_CELL)]
+    solution_label, solution_code = None, []
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            if solution_label is not None:
+                solution_code.append(cell.source)
+            else:
+                cells.append(_cleared(cell))
+            continue
+        kept: list[str] = []
+        first_piece = True
+
+        def flush():
+            nonlocal kept, first_piece
+            text = "\n".join(kept).strip("\n")
+            if text:
+                piece = copy.deepcopy(cell) if first_piece else nbformat.v4.new_markdown_cell()
+                piece.source = text
+                cells.append(piece)
+                first_piece = False
+            kept = []
+
+        for part in split_markdown(cell.source):
+            if isinstance(part, str):
+                if solution_label is None:
+                    kept.append(part)
+            elif part.name == "solution-start":
+                if solution_label is not None:
+                    raise ValueError(f"solution {part.argument!r} starts inside solution {solution_label!r}")
+                solution_label, solution_code = part.argument or "?", []
+            elif part.name == "solution-end":
+                if solution_label is None:
+                    raise ValueError("a solution-end without its solution-start")
+                flush()
+                stubs = [s for s in (skeleton(code) for code in solution_code) if s]
+                cells.append(nbformat.v4.new_code_cell("\n\n\n".join([PLACEHOLDER] + stubs)))
+                solution_label = None
+            elif solution_label is not None or part.name in ("solution", "exercise-end"):
+                continue
+            elif part.name in ("exercise", "exercise-start"):
+                kept.append(_exercise_markdown(part))
+            else:
+                kept.append(part.text)
+        flush()
+    if solution_label is not None:
+        raise ValueError(f"solution {solution_label!r} never ends (no solution-end)")
+    out.cells = cells
+    return out
+
+
+def _cleared(cell):
+    cell = copy.deepcopy(cell)
+    if cell.cell_type == "code":
+        cell.outputs = []
+        cell.execution_count = None
+    return cell
+
+
+def write_student_edition(source: str | Path, destination: str | Path) -> list[Path]:
+    """Copy the book folder ``source`` to ``destination``, every notebook as its student edition.
+
+    Returns the notebooks written. ``destination`` may not lie inside ``source`` (or be it).
+    """
+    import nbformat
+
+    source, destination = Path(source).resolve(), Path(destination).resolve()
+    if not source.is_dir():
+        raise ValueError(f"{source} is not a folder")
+    if destination == source or source in destination.parents:
+        raise ValueError(f"the student edition must go outside the book folder, not into {destination}")
+    ignore = shutil.ignore_patterns(".ipynb_checkpoints", "_build", "__pycache__", "*.ipynb")
+    shutil.copytree(source, destination, ignore=ignore, dirs_exist_ok=True)
+    written = []
+    for path in sorted(source.rglob("*.ipynb")):
+        relative = path.relative_to(source)
+        if any(part in (".ipynb_checkpoints", "_build") for part in relative.parts):
+            continue
+        target = destination / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            edition = student_edition(nbformat.read(path, as_version=4))
+        except ValueError as error:
+            raise ValueError(f"{path}: {error}") from None
+        nbformat.write(edition, target)
+        written.append(target)
+    return written
