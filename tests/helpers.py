@@ -11,6 +11,17 @@ from torch import nn
 requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
 
+def forbid_network(monkeypatch) -> None:
+    """Make every attempt to open a network connection fail, for the rest of the test."""
+    import socket
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the code tried to use the network")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
 def hook_count(model: nn.Module) -> int:
     """All forward, forward-pre and backward hooks registered on any module of the model."""
     return sum(

@@ -17,9 +17,6 @@ from __future__ import annotations
 import base64
 import functools
 import http.server
-import os
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -34,7 +31,6 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 SCREENSHOTS = ROOT / "tests" / "screenshots"
-BOOK_HTML_ENV = "XAI_LIB_BOOK_HTML"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--window-size=1280,1600"]
@@ -76,23 +72,14 @@ def missing_browser() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def book_html(request, tmp_path_factory) -> Path:
-    """The built book's html folder: built once per session (or XAI_LIB_BOOK_HTML)."""
+def book_html(book_build) -> Path:
+    """The built book's html folder (tests/conftest.py builds it once per session)."""
     if missing_browser():
         pytest.skip(missing_browser())
-    if os.environ.get(BOOK_HTML_ENV):
-        html = Path(os.environ[BOOK_HTML_ENV]).resolve()
-        assert (html / "index.html").exists(), f"{BOOK_HTML_ENV}={html} holds no built book"
-        return html
-    out = tmp_path_factory.mktemp("book")
-    start = time.perf_counter()
-    build = subprocess.run(
-        [sys.executable, "-c", "from jupyter_book.cli.main import main; main()", "build", str(ROOT),
-         "--path-output", str(out)], capture_output=True, text=True)
-    TIMINGS["jupyter-book build"] = time.perf_counter() - start
-    if build.returncode != 0:
-        pytest.fail("jupyter-book build failed:\n" + "\n".join((build.stdout + build.stderr).splitlines()[-60:]))
-    return out / "_build" / "html"
+    assert book_build.returncode == 0, "the book build failed: see tests/test_notebooks.py"
+    if book_build.seconds is not None:
+        TIMINGS["jupyter-book build"] = book_build.seconds
+    return book_build.html
 
 
 @pytest.fixture(scope="session")

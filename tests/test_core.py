@@ -99,3 +99,12 @@ def test_dtype_and_device_follow_input():
 def test_methods_registry_holds_every_public_method():
     for name, fn in xl.METHODS.items():
         assert getattr(xl, name) is fn
+
+
+def test_batchnorm_statistics_untouched_in_training_mode():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3)).double().train()
+    before = snapshot(model)
+    for name in VECTOR_METHODS:
+        xl.METHODS[name](model, X, 0)
+    assert_untouched(model, before)

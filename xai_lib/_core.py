@@ -299,14 +299,17 @@ class Hooks:
 
 @contextlib.contextmanager
 def preserved(model: nn.Module) -> Iterator[nn.Module]:
-    """Run a method on ``model`` and leave its modes and flags as found, also on error.
+    """Run a method on ``model`` and leave its modes, flags and buffers as found, also on error.
 
-    Restores every module's training flag and every parameter's ``requires_grad``. Hooks are
-    the business of :class:`Hooks`, which methods that modify backward passes open themselves.
+    Restores every module's training flag, every parameter's ``requires_grad`` and every buffer
+    (a model left in training mode updates BatchNorm's running statistics on each forward pass;
+    an explanation must not). Hooks are the business of :class:`Hooks`, which methods that
+    modify backward passes open themselves.
     """
     check_model(model)
     modes = [(m, m.training) for m in model.modules()]
     flags = [(p, p.requires_grad) for p in model.parameters()]
+    buffers = [(b, b.detach().clone()) for b in model.buffers()]
     try:
         yield model
     finally:
@@ -314,6 +317,9 @@ def preserved(model: nn.Module) -> Iterator[nn.Module]:
             m.training = mode
         for p, flag in flags:
             p.requires_grad_(flag)
+        with torch.no_grad():
+            for b, saved in buffers:
+                b.copy_(saved)
 
 
 def attribution_method(name: str, min_dim: int = 2):
