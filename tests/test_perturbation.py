@@ -258,3 +258,19 @@ def test_cuda_matches_cpu(name, options, cnn_and_images):
     gpu = xl.METHODS[name](model.cuda(), x.cuda(), 1, **options)
     assert gpu.device.type == "cuda"
     torch.testing.assert_close(gpu.cpu(), cpu, rtol=1e-7, atol=1e-9)
+
+
+def test_occlusion_never_evaluates_a_window_past_the_border():
+    calls = []
+
+    class Counting(nn.Module):
+        def forward(self, x):
+            calls.append(x.shape[0])
+            return x.flatten(1).sum(1, keepdim=True)
+
+    x = torch.rand(1, 1, 32, 32, dtype=torch.float64)
+    a = xl.occlusion(Counting(), x, 0, patch=4, stride=8)
+    assert sum(calls) == 1 + 4 * 4  # the clean pass and the 16 windows starting at 0, 8, 16, 24
+    # each window's drop (the sum it removes) covers its pixels; pixels between windows score 0
+    torch.testing.assert_close(a[0, 0, :4, :4], x[0, 0, :4, :4].sum().expand(4, 4))
+    assert a[0, 0, 4:8].abs().max() == 0

@@ -94,8 +94,13 @@ def _pair(value, name: str) -> tuple[int, int]:
 
 
 def _window_starts(length: int, patch: int, stride: int, device) -> torch.Tensor:
-    """First index of each window along one axis; the last may stick out and is cut at the border."""
-    return torch.arange(math.ceil((length - patch) / stride) + 1, device=device) * stride
+    """First index of each window along one axis; the last may stick out and is cut at the border.
+
+    With stride > patch the grid could place a last window wholly past the border: it is dropped,
+    since it would cost a forward pass and occlude nothing.
+    """
+    starts = torch.arange(math.ceil((length - patch) / stride) + 1, device=device) * stride
+    return starts[starts < length]
 
 
 def _window_masks(tops: torch.Tensor, lefts: torch.Tensor, patch: tuple[int, int], size: tuple[int, int]):
