@@ -177,3 +177,14 @@ def test_cuda_matches_cpu(name, cnn_and_images):
     gpu = xl.METHODS[name](model.cuda(), x.cuda(), 1, **({"sigma": 0.0} if name == "smoothgrad" else {}))
     assert gpu.device.type == "cuda"
     torch.testing.assert_close(gpu.cpu(), cpu, rtol=1e-7, atol=1e-9)
+
+
+def test_smoothgrad_noise_relative_or_absolute():
+    model = nn.Sequential(nn.Linear(1, 8), nn.Tanh(), nn.Linear(8, 1)).double()
+    x = torch.tensor([[0.3], [0.7]], dtype=torch.float64)  # one feature: each sample's range is 0
+    with pytest.raises(ValueError, match="relative=False"):
+        xl.smoothgrad(model, x, 0, sigma=0.1)
+    a = xl.smoothgrad(model, x, 0, sigma=0.1, relative=False, n=4000, seed=0)
+    # E[f'(x + e)] for a smooth f differs from f'(x): the absolute noise was applied
+    assert not torch.allclose(a, xl.saliency(model, x, 0), atol=1e-6)
+    torch.testing.assert_close(xl.smoothgrad(model, x, 0, sigma=0.0), xl.saliency(model, x, 0))

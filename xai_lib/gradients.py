@@ -112,13 +112,15 @@ def smoothgrad(
     sigma: float = 0.15,
     reduce: str = "mean",
     seed: int | None = None,
+    relative: bool = True,
     batch_size=None,
     **method_options,
 ):
     """Average ``method`` over ``n`` copies of x with Gaussian noise (SmoothGrad and relatives).
 
     sigma is the noise standard deviation as a fraction of each sample's value range
-    (max - min), as in Smilkov et al. ``reduce``: ``"mean"`` (SmoothGrad), ``"mean_square"``
+    (max - min), as in Smilkov et al.; with ``relative=False`` it is the standard deviation
+    itself (for inputs whose range means nothing, e.g. a single feature). ``reduce``: ``"mean"`` (SmoothGrad), ``"mean_square"``
     (SmoothGrad^2) or ``"var"`` (VarGrad). The target defaults to the argmax on the clean x.
     ``batch_size`` caps the noisy copies given to ``method`` at once; the same ``seed`` gives
     the same result for any batch_size.
@@ -132,8 +134,16 @@ def smoothgrad(
     target = resolve_target(model, x, target, batch_size)
     samples = x.shape[0]
     feature_dims = (1,) * (x.dim() - 1)
-    flat = x.reshape(samples, -1)
-    scale = sigma * (flat.max(dim=1).values - flat.min(dim=1).values).view(-1, *feature_dims)  # (N, 1, ...)
+    flat = x.reshape(samples, -1)  # (N, F)
+    if relative:
+        value_range = flat.max(dim=1).values - flat.min(dim=1).values  # (N,)
+        if sigma > 0 and (value_range == 0).any():
+            raise ValueError("sigma is relative to each sample's value range (max - min), and some samples are "
+                             "constant (range 0), so they would get no noise: pass relative=False to give "
+                             "sigma as the noise's standard deviation")
+        scale = (sigma * value_range).view(-1, *feature_dims)  # (N, 1, ...)
+    else:
+        scale = torch.full((samples, *feature_dims), sigma, dtype=x.dtype, device=x.device)
     draws = _NoiseDraws(x, seed)
     total = torch.zeros_like(x)
     total_sq = torch.zeros_like(x)
@@ -141,8 +151,12 @@ def smoothgrad(
     # each draw is one randn call of x's shape, so the noise is the same for any batch_size.
     for part in chunks(n * samples, batch_size, x[0].numel()):
         copies = torch.arange(part.start, part.stop, device=x.device)
-        draw, sample = copies // samples, copies % samples
-        noise = torch.cat([draws(int(d))[sample[draw == d]] for d in draw.unique()])  # (Q, *F)
+        sample = copies % samples
+        first, last = part.start // samples, (part.stop - 1) // samples
+        noise = torch.cat([  # (Q, *F): the rows of each draw that fall in this chunk
+            draws(d)[max(part.start - d * samples, 0):min(part.stop - d * samples, samples)]
+            for d in range(first, last + 1)
+        ])
         noisy = x[sample] + scale[sample] * noise  # (Q, *F)
         a = inner(model, noisy, target[sample], **method_options)
         total.index_add_(0, sample, a)
