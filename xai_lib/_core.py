@@ -251,6 +251,34 @@ def progress(iterable, total: int, desc: str):
     return tqdm(iterable, total=total, desc=desc, delay=2, leave=False, disable=in_book_build())
 
 
+class NoiseDraws:
+    """Standard normal draws shaped like x (N, *F), produced in order: ``draws(d)`` is draw d.
+
+    Copy q of a flattened noisy batch is sample q % N under draw q // N. Each draw is one randn
+    call of x's shape, so the noise a copy gets does not depend on how the copies are chunked.
+    """
+
+    def __init__(self, x: torch.Tensor, seed: int | None) -> None:
+        self._x = x
+        self._generator = None if seed is None else torch.Generator(device=x.device).manual_seed(seed)
+        self._index, self._noise = -1, None
+
+    def __call__(self, d: int) -> torch.Tensor:
+        if d < self._index:
+            raise RuntimeError("noise draws must be requested in increasing order")
+        while self._index < d:
+            self._noise = torch.randn(self._x.shape, generator=self._generator, device=self._x.device,
+                                      dtype=self._x.dtype)
+            self._index += 1
+        return self._noise
+
+    def rows(self, part: slice) -> torch.Tensor:
+        """The noise of copies part.start .. part.stop - 1: (Q, *F)."""
+        n = self._x.shape[0]
+        return torch.cat([self(d)[max(part.start - d * n, 0):min(part.stop - d * n, n)]
+                          for d in range(part.start // n, (part.stop - 1) // n + 1)])
+
+
 # --------------------------------------------------------------------------- guards
 
 

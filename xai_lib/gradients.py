@@ -21,6 +21,7 @@ from ._core import (
     check_batch_size,
     check_choice,
     check_nonnegative,
+    NoiseDraws,
     check_positive_int,
     chunks,
     get_method,
@@ -144,7 +145,7 @@ def smoothgrad(
         scale = (sigma * value_range).view(-1, *feature_dims)  # (N, 1, ...)
     else:
         scale = torch.full((samples, *feature_dims), sigma, dtype=x.dtype, device=x.device)
-    draws = _NoiseDraws(x, seed)
+    draws = NoiseDraws(x, seed)
     total = torch.zeros_like(x)
     total_sq = torch.zeros_like(x)
     # Copy q of the flattened noisy batch is sample q % samples under noise draw q // samples;
@@ -152,11 +153,7 @@ def smoothgrad(
     for part in chunks(n * samples, batch_size, x[0].numel()):
         copies = torch.arange(part.start, part.stop, device=x.device)
         sample = copies % samples
-        first, last = part.start // samples, (part.stop - 1) // samples
-        noise = torch.cat([  # (Q, *F): the rows of each draw that fall in this chunk
-            draws(d)[max(part.start - d * samples, 0):min(part.stop - d * samples, samples)]
-            for d in range(first, last + 1)
-        ])
+        noise = draws.rows(part)  # (Q, *F)
         noisy = x[sample] + scale[sample] * noise  # (Q, *F)
         a = inner(model, noisy, target[sample], **method_options)
         total.index_add_(0, sample, a)
@@ -171,20 +168,3 @@ def smoothgrad(
     return (mean_square - mean * mean).clamp_min(0)
 
 
-
-class _NoiseDraws:
-    """Standard normal draws shaped like x, produced in order: draws(d) is the d-th draw."""
-
-    def __init__(self, x: torch.Tensor, seed: int | None) -> None:
-        self._x = x
-        self._generator = None if seed is None else torch.Generator(device=x.device).manual_seed(seed)
-        self._index, self._noise = -1, None
-
-    def __call__(self, d: int) -> torch.Tensor:
-        if d < self._index:
-            raise RuntimeError("noise draws must be requested in increasing order")
-        while self._index < d:
-            self._noise = torch.randn(self._x.shape, generator=self._generator, device=self._x.device,
-                                      dtype=self._x.dtype)
-            self._index += 1
-        return self._noise

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from ._core import (
+    NoiseDraws,
     as_target_tensor,
     check_batch_size,
     check_input,
@@ -34,7 +35,6 @@ from ._core import (
     preserved,
     resolve_target,
 )
-from .gradients import _NoiseDraws
 from .metrics import pearson
 
 
@@ -183,13 +183,12 @@ def shatteredness(model, x, target=None, radius: float = 0.01, n: int = 16, *, s
     with preserved(model):
         target = resolve_target(model, x, target, batch_size)
         clean, _ = gradient(model, x, target)
-        draws = _NoiseDraws(x, seed)
+        draws = NoiseDraws(x, seed)
         correlation = torch.zeros(samples, dtype=x.dtype, device=x.device)
         # neighbour q of the flattened batch is sample q % samples under noise draw q // samples
         for part in chunks(n * samples, batch_size, x[0].numel()):
             neighbours = torch.arange(part.start, part.stop, device=x.device)
-            draw, sample = neighbours // samples, neighbours % samples
-            noise = torch.cat([draws(int(d))[sample[draw == d]] for d in draw.unique()])  # (Q, *F)
-            grad, _ = gradient(model, x[sample] + radius * noise, target[sample])
+            sample = neighbours % samples
+            grad, _ = gradient(model, x[sample] + radius * draws.rows(part), target[sample])
             correlation.index_add_(0, sample, pearson(grad.flatten(1), clean[sample].flatten(1)))
     return 1 - correlation / n
