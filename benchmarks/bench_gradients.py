@@ -35,15 +35,22 @@ def cnn() -> nn.Module:
     ).eval()
 
 
+# VmHWM (peak resident memory of this process image) rather than getrusage's ru_maxrss, which
+# a child inherits across exec from the parent that has just run the timings.
 MEMORY_PROBE = """
-import resource, torch, xai_lib as xl, sys
+import torch, xai_lib as xl, sys
 sys.path.insert(0, {here!r})
 from bench_gradients import cnn
+
+def peak_kib():
+    status = open("/proc/self/status").read()
+    return int(status.split("VmHWM:")[1].split()[0])
+
 model, x = cnn(), torch.rand(16, 3, 32, 32)
 xl.saliency(model, x[:1], 0)
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+before = peak_kib()
 xl.integrated_gradients(model, x, 0, steps={steps}, batch_size={batch_size})
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)
+print(peak_kib() - before)
 """
 
 
