@@ -50,3 +50,12 @@ def book_build(tmp_path_factory) -> BookBuild:
                         for path, s in EXECUTED.findall(log) if Path(path).resolve().is_relative_to(ROOT)}
     return BookBuild(html=out / "_build" / "html", log=log, seconds=time.perf_counter() - start,
                      returncode=build.returncode, notebook_seconds=notebook_seconds)
+
+
+@pytest.fixture(autouse=True)
+def not_in_book_build(monkeypatch):
+    """Tests run as in Jupyter, not as in the book build (where failed checks raise and explorers
+    draw their static fallback), even when pytest itself is started from a build."""
+    from xai_lib._core import BOOK_BUILD_ENV
+
+    monkeypatch.delenv(BOOK_BUILD_ENV, raising=False)

@@ -4,16 +4,10 @@ import pytest
 import torch
 
 import xai_lib as xl
-from xai_lib.widgets import BOOK_BUILD_ENV
 
 from .test_exercises import BOOK, solution_namespace
 
 CHAPTER = BOOK / "01_linear_models.ipynb"
-
-
-@pytest.fixture(autouse=True)
-def not_in_book_build(monkeypatch):
-    monkeypatch.delenv(BOOK_BUILD_ENV, raising=False)
 
 
 def test_nearest_root_checker_passes_the_books_solution():

@@ -7,14 +7,8 @@ import torch
 
 import xai_lib as xl
 from tests.test_exercises import BOOK, solution_namespace
-from xai_lib.widgets import BOOK_BUILD_ENV
 
 NOTEBOOK = BOOK / "03_perturbation.ipynb"
-
-
-@pytest.fixture(autouse=True)
-def not_in_book_build(monkeypatch):
-    monkeypatch.delenv(BOOK_BUILD_ENV, raising=False)
 
 
 def test_feature_occlusion_checker_passes_the_books_solution():

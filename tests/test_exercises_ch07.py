@@ -7,14 +7,8 @@ from torch.nn import functional as F
 
 import xai_lib as xl
 from tests.test_exercises import BOOK, solution_namespace
-from xai_lib.widgets import BOOK_BUILD_ENV
 
 NOTEBOOK = BOOK / "07_propagation.ipynb"
-
-
-@pytest.fixture(autouse=True)
-def not_in_book_build(monkeypatch):
-    monkeypatch.delenv(BOOK_BUILD_ENV, raising=False)
 
 
 class DeconvnetReLU(torch.autograd.Function):

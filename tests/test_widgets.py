@@ -43,11 +43,6 @@ def static_data(page: str) -> dict:
     return json.loads(re.search(r"data = (\{.*?\});\n", page).group(1))
 
 
-@pytest.fixture(autouse=True)
-def not_in_book_build(monkeypatch):
-    monkeypatch.delenv(BOOK_BUILD_ENV, raising=False)
-
-
 def test_static_page_draws_each_choice_once_and_closes_figures():
     drawing = Drawing()
     page = xl.widgets.explorer(drawing, CONTROLS, title="T").static_html()

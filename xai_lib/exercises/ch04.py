@@ -17,23 +17,15 @@ from ..aggregation import aggregate
 from ..gradients import saliency
 from ..models import TextClassifier
 from ..text import token_attributions
-from .checks import check_function, random_cases
+from .checks import check_function, random_cases, random_parameters
 from .feedback import Feedback, checker
 
-
-def _random_parameters(model: nn.Module, generator: torch.Generator) -> nn.Module:
-    """Every parameter drawn from the seeded generator (float64), so a case is the same everywhere."""
-    model = model.double()
-    with torch.no_grad():
-        for parameter in model.parameters():
-            parameter.copy_(torch.randn(parameter.shape, generator=generator, dtype=torch.float64) / 2)
-    return model.eval()
 
 
 def _image_case(generator: torch.Generator) -> tuple:
     """A small ReLU CNN with max-pooling, a batch of RGB images and one target per image."""
     n = int(torch.randint(2, 4, (1,), generator=generator))
-    model = _random_parameters(nn.Sequential(
+    model = random_parameters(nn.Sequential(
         nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4 * 4 * 4, 3),
     ), generator)
     x = torch.rand(n, 3, 8, 8, generator=generator, dtype=torch.float64)
@@ -60,7 +52,7 @@ def check_saliency_map(saliency_map) -> Feedback:
 
 def _text_case(generator: torch.Generator) -> tuple:
     """A small TextClassifier with random weights and a batch of random token ids."""
-    model = _random_parameters(TextClassifier(vocab_size=20, classes=2, embed_dim=6, channels=5), generator)
+    model = random_parameters(TextClassifier(vocab_size=20, classes=2, embed_dim=6, channels=5), generator)
     n, t = (int(v) for v in torch.randint(2, 6, (2,), generator=generator))
     tokens = torch.randint(1, 20, (n, t), generator=generator)
     target = int(torch.randint(0, 2, (1,), generator=generator))

@@ -11,23 +11,15 @@ import torch
 from torch import nn
 
 from ..gradients import integrated_gradients
-from .checks import Case, check_function, random_cases
+from .checks import Case, check_function, random_cases, random_parameters
 from .feedback import Feedback, checker
 
-
-def _random_parameters(model: nn.Module, generator: torch.Generator) -> nn.Module:
-    """Fill every parameter from the seeded generator (float64), so a case is the same everywhere."""
-    model = model.double()
-    with torch.no_grad():
-        for parameter in model.parameters():
-            parameter.copy_(torch.randn(parameter.shape, generator=generator, dtype=torch.float64) / 2)
-    return model.eval()
 
 
 def _vector_case(generator: torch.Generator) -> tuple:
     """A ReLU MLP (D -> 8 -> 8 -> 3) with biases, N inputs, a random baseline, target and steps."""
     n, d = (int(v) for v in torch.randint(2, 6, (2,), generator=generator))
-    model = _random_parameters(nn.Sequential(nn.Linear(d, 8), nn.ReLU(), nn.Linear(8, 8), nn.ReLU(),
+    model = random_parameters(nn.Sequential(nn.Linear(d, 8), nn.ReLU(), nn.Linear(8, 8), nn.ReLU(),
                                              nn.Linear(8, 3)), generator)
     x = torch.randn(n, d, generator=generator, dtype=torch.float64)
     baseline = torch.randn(n, d, generator=generator, dtype=torch.float64) / 4
@@ -38,7 +30,7 @@ def _vector_case(generator: torch.Generator) -> tuple:
 
 def _image_case() -> Case:
     generator = torch.Generator().manual_seed(5)
-    model = _random_parameters(nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+    model = random_parameters(nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
                                              nn.Flatten(), nn.Linear(4 * 3 * 3, 2)), generator)
     x = torch.rand(2, 2, 6, 6, generator=generator, dtype=torch.float64)
     return Case(model, x, torch.tensor([0, 1]), torch.zeros_like(x), 16,

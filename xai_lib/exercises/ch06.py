@@ -16,7 +16,7 @@ from torch import nn
 
 from ..gradients import smoothgrad
 from ..shattered import count_linear_pieces, sawtooth
-from .checks import Case, check_function, random_cases
+from .checks import Case, check_function, random_cases, random_parameters
 from .feedback import Feedback, checker
 
 
@@ -55,18 +55,11 @@ def check_count_pieces(count_pieces) -> Feedback:
              "that k kinks cut an interval into k + 1 pieces; return a Python int.")
 
 
-def _random_parameters(model: nn.Module, generator: torch.Generator) -> nn.Module:
-    model = model.double()
-    with torch.no_grad():
-        for parameter in model.parameters():
-            parameter.copy_(torch.randn(parameter.shape, generator=generator, dtype=torch.float64) / 2)
-    return model.eval()
-
 
 def _vector_case(generator: torch.Generator) -> tuple:
     """A ReLU MLP (D -> 8 -> 3), N inputs, targets, a noise level, n draws and a seed."""
     n, d = (int(v) for v in torch.randint(2, 6, (2,), generator=generator))
-    model = _random_parameters(nn.Sequential(nn.Linear(d, 8), nn.ReLU(), nn.Linear(8, 3)), generator)
+    model = random_parameters(nn.Sequential(nn.Linear(d, 8), nn.ReLU(), nn.Linear(8, 3)), generator)
     x = torch.randn(n, d, generator=generator, dtype=torch.float64)
     target = torch.randint(0, 3, (n,), generator=generator)
     sigma = round(float(torch.empty(1).uniform_(0.05, 0.3, generator=generator)), 2)
@@ -77,7 +70,7 @@ def _vector_case(generator: torch.Generator) -> tuple:
 
 def _image_case() -> Case:
     generator = torch.Generator().manual_seed(11)
-    model = _random_parameters(nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.ReLU(), nn.Flatten(),
+    model = random_parameters(nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.ReLU(), nn.Flatten(),
                                              nn.Linear(3 * 5 * 5, 2)), generator)
     x = torch.rand(3, 1, 5, 5, generator=generator, dtype=torch.float64) * torch.tensor([1.0, 2.0, 4.0]).view(3, 1, 1, 1).double()
     return Case(model, x, torch.tensor([0, 1, 1]), 0.2, 4, 3,

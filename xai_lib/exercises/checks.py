@@ -59,6 +59,16 @@ def random_cases(make: Callable[[torch.Generator], tuple], seeds: Iterable[int] 
     return cases
 
 
+def random_parameters(model: nn.Module, generator: torch.Generator) -> nn.Module:
+    """``model`` in float64 and eval mode with every parameter drawn from the seeded generator
+    (scaled by 1/2), so a checker's case is the same on every machine."""
+    model = model.double()
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.copy_(torch.randn(parameter.shape, generator=generator, dtype=torch.float64) / 2)
+    return model.eval()
+
+
 def _as_tensor(value) -> torch.Tensor:
     return torch.as_tensor(value).detach().cpu()
 

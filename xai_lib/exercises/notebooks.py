@@ -149,25 +149,40 @@ def convention_problems(nb, name: str = "notebook") -> list[str]:
 
 
 def skeleton(code: str) -> str:
-    """A solution's placeholder: its imports, its functions' signatures and docstrings raising
-    NotImplementedError, and ``name = ...`` for its top-level assignments."""
+    """A solution's placeholder: its imports, its functions' and classes' signatures and
+    docstrings (methods raising NotImplementedError), and ``name = ...`` for its top-level
+    assignments."""
     try:
         tree = ast.parse(code)
     except SyntaxError:  # IPython magics and the like: nothing to keep
         return ""
-    parts = []
-    for node in tree.body:
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            parts.append(ast.unparse(node))
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            stub = copy.deepcopy(node)
-            docstring = ast.get_docstring(node, clean=False)
-            stub.body = ([ast.Expr(ast.Constant(docstring))] if docstring is not None else []) + [
-                ast.parse('raise NotImplementedError("write your solution here")').body[0]]
-            parts.append(ast.unparse(stub))
-        elif isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets):
-            parts.append(" = ".join(t.id for t in node.targets) + " = ...")
-    return "\n\n".join(parts)
+    stubs = [_stub(node) for node in tree.body]
+    return "\n\n".join(stub for stub in stubs if stub)
+
+
+def _with_docstring(node, body: list) -> list:
+    docstring = ast.get_docstring(node, clean=False)
+    return ([ast.Expr(ast.Constant(docstring))] if docstring is not None else []) + body
+
+
+def _stub(node) -> str | None:
+    """One top-level statement of a solution as it appears in the student's placeholder."""
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return ast.unparse(node)
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        stub = copy.deepcopy(node)
+        stub.body = _with_docstring(node, [ast.parse('raise NotImplementedError("write your solution here")').body[0]])
+        return ast.unparse(stub)
+    if isinstance(node, ast.ClassDef):
+        # the class keeps its bases and its methods' signatures, so code that names it still runs
+        stub = copy.deepcopy(node)
+        methods = [ast.parse(_stub(item)).body[0] for item in node.body
+                   if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        stub.body = _with_docstring(node, methods or [ast.Pass()])
+        return ast.unparse(stub)
+    if isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets):
+        return " = ".join(t.id for t in node.targets) + " = ..."
+    return None
 
 
 def _exercise_markdown(d: Directive) -> str:
