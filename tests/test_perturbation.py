@@ -271,6 +271,8 @@ def test_occlusion_never_evaluates_a_window_past_the_border():
     x = torch.rand(1, 1, 32, 32, dtype=torch.float64)
     a = xl.occlusion(Counting(), x, 0, patch=4, stride=8)
     assert sum(calls) == 1 + 4 * 4  # the clean pass and the 16 windows starting at 0, 8, 16, 24
+    assert a.shape == (1, 1, 32, 32)
+    assert a[0, 0, 28:].abs().max() == 0 and a[0, 0, :, 28:].abs().max() == 0  # after the last window
     # each window's drop (the sum it removes) covers its pixels; pixels between windows score 0
     torch.testing.assert_close(a[0, 0, :4, :4], x[0, 0, :4, :4].sum().expand(4, 4))
     assert a[0, 0, 4:8].abs().max() == 0

@@ -118,7 +118,9 @@ def _spread(grid: torch.Tensor, patch, stride, size) -> torch.Tensor:
     A transposed convolution with a patch of ones stamps each window's value onto its pixels.
     """
     ones = torch.ones(1, 1, *patch, dtype=grid.dtype, device=grid.device)
-    stamped = F.conv_transpose2d(grid, ones, stride=stride)  # (B, 1, >= H, >= W): windows sticking out
+    stamped = F.conv_transpose2d(grid, ones, stride=stride)  # (B, 1, h, w): windows may stick out
+    # With stride > patch the last windows can end before the border: those pixels get nothing.
+    stamped = F.pad(stamped, (0, max(0, size[1] - stamped.shape[-1]), 0, max(0, size[0] - stamped.shape[-2])))
     return stamped[..., : size[0], : size[1]]
 
 
