@@ -29,9 +29,11 @@ from tqdm.auto import tqdm
 #: name -> attribution function; every method of the book, one signature.
 METHODS: dict[str, Callable[..., torch.Tensor]] = {}
 
-#: Elements (input numbers) processed per forward pass when ``batch_size=None``.  A 3x32x32
-#: image is 3072 elements, so about 1365 of them go in one pass; a 3x224x224 image, about 27.
-AUTO_BATCH_ELEMENTS = 2**22
+#: Elements (input numbers) processed per forward pass when ``batch_size=None``, by device type.
+#: On a CPU, chunks whose activations stay near the caches are faster than one huge batch
+#: (occlusion and RISE ran 2.2-2.5x faster in chunks of 128 than of 1365 32x32 images): 2**19
+#: elements is about 170 images of 3x32x32, or 3 of 3x224x224. A GPU wants large batches.
+AUTO_BATCH_ELEMENTS = {"cpu": 2**19, "cuda": 2**22}
 
 TargetLike = "None | int | Sequence[int] | torch.Tensor"
 
@@ -200,7 +202,7 @@ def resolve_target(model: nn.Module, x: torch.Tensor, target, batch_size: int | 
 def predict(model: nn.Module, x: torch.Tensor, batch_size: int | None = None) -> torch.Tensor:
     """The model's outputs on x without gradients, in chunks of at most batch_size samples."""
     with torch.no_grad():
-        return torch.cat([model(chunk) for chunk in x.split(batch_size or auto_batch_size(x[0].numel()))])
+        return torch.cat([model(chunk) for chunk in x.split(batch_size or auto_batch_size(x[0].numel(), x.device))])
 
 
 # --------------------------------------------------------------------------- gradients
@@ -221,14 +223,15 @@ def gradient(model: nn.Module, x: torch.Tensor, target: torch.Tensor | None) -> 
 # --------------------------------------------------------------------------- batching
 
 
-def auto_batch_size(sample_numel: int) -> int:
-    """How many samples of ``sample_numel`` elements go in one forward pass by default."""
-    return max(1, AUTO_BATCH_ELEMENTS // max(1, sample_numel))
+def auto_batch_size(sample_numel: int, device="cpu") -> int:
+    """How many samples of ``sample_numel`` elements go in one forward pass on ``device`` by default."""
+    budget = AUTO_BATCH_ELEMENTS.get(torch.device(device).type, AUTO_BATCH_ELEMENTS["cuda"])
+    return max(1, budget // max(1, sample_numel))
 
 
-def chunks(total: int, batch_size: int | None, sample_numel: int) -> Iterator[slice]:
-    """Slices that cover range(total) in pieces of at most batch_size (None: automatic)."""
-    size = batch_size or auto_batch_size(sample_numel)
+def chunks(total: int, batch_size: int | None, sample_numel: int, device="cpu") -> Iterator[slice]:
+    """Slices that cover range(total) in pieces of at most batch_size (None: automatic for device)."""
+    size = batch_size or auto_batch_size(sample_numel, device)
     for start in range(0, total, size):
         yield slice(start, min(start + size, total))
 

@@ -92,7 +92,7 @@ def integrated_gradients(
     feature_dims = (1,) * (x.dim() - 1)
     total = torch.zeros_like(x)  # (N, *F): sum over steps of weight * gradient
     # Point p of the flattened path is sample p // steps at step p % steps.
-    for part in chunks(n * steps, batch_size, x[0].numel()):
+    for part in chunks(n * steps, batch_size, x[0].numel(), x.device):
         points = torch.arange(part.start, part.stop, device=x.device)
         sample, step = points // steps, points % steps
         a = alphas[step].view(-1, *feature_dims)  # (P, 1, ..., 1)
@@ -150,7 +150,7 @@ def smoothgrad(
     total_sq = torch.zeros_like(x)
     # Copy q of the flattened noisy batch is sample q % samples under noise draw q // samples;
     # each draw is one randn call of x's shape, so the noise is the same for any batch_size.
-    for part in chunks(n * samples, batch_size, x[0].numel()):
+    for part in chunks(n * samples, batch_size, x[0].numel(), x.device):
         copies = torch.arange(part.start, part.stop, device=x.device)
         sample = copies % samples
         noise = draws.rows(part)  # (Q, *F)

@@ -191,7 +191,7 @@ def _switch_curve(model, x, attribution, target, steps, baseline, softmax, batch
     fractions = torch.linspace(0, 1, steps + 1, dtype=x.dtype, device=x.device)
     switched = torch.round(fractions.double() * units).long()  # (steps+1,) units switched at each step
     curve = torch.empty(n * (steps + 1), dtype=x.dtype, device=x.device)
-    parts = list(chunks(n * (steps + 1), batch_size, x[0].numel()))
+    parts = list(chunks(n * (steps + 1), batch_size, x[0].numel(), x.device))
     with preserved(model):
         # point p of the flattened curves is sample p // (steps+1) at step p % (steps+1)
         for part in progress(parts, len(parts), "insertion" if insert else "deletion"):
@@ -281,7 +281,7 @@ def mu_fidelity(model, x, attribution, target=None, subset: float = 0.2, n: int 
     mass = _unit_scores(attribution) @ removed.to(x.dtype).T  # (N, n)
     samples = x.shape[0]
     perturbed = torch.empty(samples * n, dtype=x.dtype, device=x.device)
-    parts = list(chunks(samples * n, batch_size, x[0].numel()))
+    parts = list(chunks(samples * n, batch_size, x[0].numel(), x.device))
     with preserved(model):
         full = _target_scores(model, x, target, softmax, batch_size)
         # point p is sample p // n under subset p % n

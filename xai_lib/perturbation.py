@@ -72,7 +72,7 @@ def _window_drops(model, x, target, fill, tops, lefts, patch, batch_size) -> tor
     n, n_windows = x.shape[0], len(tops) * len(lefts)
     drops = torch.empty(n_windows * n, dtype=clean.dtype, device=x.device)
     # Pair q is window q // n (row-major over the window grid) on sample q % n.
-    parts = list(chunks(n_windows * n, batch_size, x[0].numel()))
+    parts = list(chunks(n_windows * n, batch_size, x[0].numel(), x.device))
     with torch.no_grad():
         for part in progress(parts, len(parts), "occlusion"):
             pairs = torch.arange(part.start, part.stop, device=x.device)
@@ -151,7 +151,7 @@ def rise(
     n = x.shape[0]
     saliency = torch.zeros(n, 1, *x.shape[-2:], dtype=x.dtype, device=x.device)
     # Pair q is mask q // n on sample q % n.
-    parts = list(chunks(n_masks * n, batch_size, x[0].numel()))
+    parts = list(chunks(n_masks * n, batch_size, x[0].numel(), x.device))
     with torch.no_grad():
         for part in progress(parts, len(parts), "RISE"):
             pairs = torch.arange(part.start, part.stop, device=x.device)

@@ -186,7 +186,7 @@ def shatteredness(model, x, target=None, radius: float = 0.01, n: int = 16, *, s
         draws = NoiseDraws(x, seed)
         correlation = torch.zeros(samples, dtype=x.dtype, device=x.device)
         # neighbour q of the flattened batch is sample q % samples under noise draw q // samples
-        for part in chunks(n * samples, batch_size, x[0].numel()):
+        for part in chunks(n * samples, batch_size, x[0].numel(), x.device):
             neighbours = torch.arange(part.start, part.stop, device=x.device)
             sample = neighbours % samples
             grad, _ = gradient(model, x[sample] + radius * draws.rows(part), target[sample])
