@@ -12,28 +12,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..perturbation import occlusion
 from ..self_explaining import GAM, receptive_field
-from .checks import Case, check_function, random_cases
+from .checks import Case, check_function, occlude_features, random_cases
 from .feedback import Feedback, checker
 
 
-class _FeaturesAsImage(nn.Module):
-    """Runs a model of (N, D) inputs on (N, 1, 1, D) one-row images."""
-
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.model = model
-
-    def forward(self, x):
-        return self.model(x.flatten(1))  # (N, 1, 1, D) -> (N, D)
-
-
 def _occlusion_scores(model: nn.Module, x: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
-    n, d = x.shape
-    scores = occlusion(_FeaturesAsImage(model), x.reshape(n, 1, 1, d), target=0, patch=1,
-                       baseline=reference.reshape(1, 1, 1, d))
-    return scores.reshape(n, d)  # (N, 1, 1, D) -> (N, D)
+    return occlude_features(model, x, 0, baseline=reference)
 
 
 def _gam_case(generator: torch.Generator) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:

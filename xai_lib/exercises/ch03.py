@@ -13,19 +13,9 @@ import torch
 from torch import nn
 
 from ..perturbation import occlusion
-from .checks import Case, check_function, random_cases
+from .checks import Case, check_function, occlude_features, random_cases
 from .feedback import Feedback, checker
 
-
-class _FeaturesAsImage(nn.Module):
-    """A model of vectors (N, D), called on the same features laid out as images (N, 1, 1, D)."""
-
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.model = model
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(x.flatten(1))  # (N, 1, 1, D) -> (N, D)
 
 
 class _MaxOfFeatures(nn.Module):
@@ -54,9 +44,7 @@ def _max_case() -> Case:
 
 
 def _reference_occlusion(model, x, target, value):
-    n, d = x.shape
-    scores = occlusion(_FeaturesAsImage(model), x.reshape(n, 1, 1, d), target, patch=1, value=value)
-    return scores.reshape(n, d)  # (N, 1, 1, D) -> (N, D)
+    return occlude_features(model, x, target, value=value)
 
 
 @checker

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..perturbation import occlusion
 from .feedback import Feedback
 
 DEFAULT_RTOL = 1e-5
@@ -67,6 +68,30 @@ def random_parameters(model: nn.Module, generator: torch.Generator) -> nn.Module
         for parameter in model.parameters():
             parameter.copy_(torch.randn(parameter.shape, generator=generator, dtype=torch.float64) / 2)
     return model.eval()
+
+
+class _FeaturesAsImage(nn.Module):
+    """A model of vectors (N, D), called on the same features laid out as images (N, 1, 1, D)."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x.flatten(1))  # (N, 1, 1, D) -> (N, D)
+
+
+def occlude_features(model: nn.Module, x: torch.Tensor, target, *, value: float = 0.0,
+                     baseline: torch.Tensor | None = None) -> torch.Tensor:
+    """The reference for feature-occlusion exercises: f_target(x) - f_target(x with feature i
+    replaced by ``value``, or by ``baseline[i]``) for a model of vectors, via xl.occlusion with
+    one-pixel windows on the features laid out as a row; (N, D) -> (N, D)."""
+    n, d = x.shape
+    if baseline is not None:
+        baseline = baseline.reshape(-1, 1, 1, d)  # (D,) or (N, D) -> (1 or N, 1, 1, D)
+    scores = occlusion(_FeaturesAsImage(model), x.reshape(n, 1, 1, d), target, patch=1, value=value,
+                       baseline=baseline)
+    return scores.reshape(n, d)  # (N, 1, 1, D) -> (N, D)
 
 
 def _as_tensor(value) -> torch.Tensor:

@@ -38,6 +38,7 @@ from torch.nn import functional as F
 from tqdm.auto import tqdm
 
 from .. import data, models
+from .._core import predict
 from . import WEIGHTS, _beta_to_json
 
 SHAPES_TRAIN = {"n": 6000, "size": 32, "seed": 0}
@@ -123,10 +124,7 @@ def _data(dataset: str):
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) -> float:
     """The fraction of samples whose argmax output is the label."""
     model.eval()
-    with torch.no_grad():
-        correct = sum(int((model(x[i:i + batch_size]).argmax(1) == y[i:i + batch_size]).sum())
-                      for i in range(0, len(y), batch_size))
-    return correct / len(y)
+    return (predict(model, x, batch_size).argmax(1) == y).double().mean().item()
 
 
 def train(recipe: Recipe, progress: bool = True) -> tuple:
