@@ -24,7 +24,9 @@ def best_time(fn: Callable[[], object], repeat: int = 5, warmup: int = 1) -> flo
     return min(times)
 
 
-def forward_backward(model: torch.nn.Module, inputs: torch.Tensor, target: torch.Tensor) -> Callable[[], None]:
+def forward_backward(
+    model: torch.nn.Module, inputs: torch.Tensor, target: torch.Tensor
+) -> Callable[[], None]:
     """The limit for gradient methods: one batched forward+backward of exactly these inputs."""
 
     def run() -> None:
@@ -38,6 +40,10 @@ def forward_backward(model: torch.nn.Module, inputs: torch.Tensor, target: torch
 def report(title: str, rows: list[tuple[str, float]], reference: str) -> None:
     """Print times and each row's ratio to the row named ``reference``."""
     base = dict(rows)[reference]
-    print(f"\n{title}  (device: {'cuda' if torch.cuda.is_available() else 'cpu'}, threads: {torch.get_num_threads()})")
+    print(
+        f"\n{title}  (device: {'cuda' if torch.cuda.is_available() else 'cpu'}, threads: {torch.get_num_threads()})"
+    )
     for name, seconds in rows:
-        print(f"  {name:<44s} {seconds * 1e3:9.1f} ms   {seconds / base:5.2f}x {reference}")
+        print(
+            f"  {name:<44s} {seconds * 1e3:9.1f} ms   {seconds / base:5.2f}x {reference}"
+        )

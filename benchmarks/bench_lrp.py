@@ -37,7 +37,11 @@ def main() -> None:
     x = torch.rand(8, 3, 64, 64, generator=torch.Generator().manual_seed(0))
     target = torch.zeros(8, dtype=torch.long)
     layered = R.layered(model, first=R.ZBox(0.0, 1.0))
-    gamma_box = {"features.0": R.ZBox(0.0, 1.0), torch.nn.Conv2d: R.Gamma(0.25), torch.nn.Linear: R.Epsilon(1e-6)}
+    gamma_box = {
+        "features.0": R.ZBox(0.0, 1.0),
+        torch.nn.Conv2d: R.Gamma(0.25),
+        torch.nn.Linear: R.Epsilon(1e-6),
+    }
     composite = EpsilonGammaBox(low=0.0, high=1.0)
     select = torch.nn.functional.one_hot(target, 1000).float()
 
@@ -45,20 +49,33 @@ def main() -> None:
         with Gradient(model, composite) as attributor:
             return attributor(x, lambda out: out * select)[1]
 
-    difference = (xl.lrp(model, x, target, rules=gamma_box) - zennit_lrp()).abs().max().item()
-    print(f"xai_lib with EpsilonGammaBox's rules vs zennit EpsilonGammaBox: largest difference {difference:.2e} "
-          f"(relevance up to {zennit_lrp().abs().max().item():.2e})")
+    difference = (
+        (xl.lrp(model, x, target, rules=gamma_box) - zennit_lrp()).abs().max().item()
+    )
+    print(
+        f"xai_lib with EpsilonGammaBox's rules vs zennit EpsilonGammaBox: largest difference {difference:.2e} "
+        f"(relevance up to {zennit_lrp().abs().max().item():.2e})"
+    )
     candidates = {
-        "xai_lib lrp, rules.layered (tutorial)": lambda: xl.lrp(model, x, target, rules=layered),
-        "xai_lib lrp, EpsilonGammaBox's rules": lambda: xl.lrp(model, x, target, rules=gamma_box),
+        "xai_lib lrp, rules.layered (tutorial)": lambda: xl.lrp(
+            model, x, target, rules=layered
+        ),
+        "xai_lib lrp, EpsilonGammaBox's rules": lambda: xl.lrp(
+            model, x, target, rules=gamma_box
+        ),
         "zennit EpsilonGammaBox": zennit_lrp,
         "limit: one forward+backward": forward_backward(model, x, target),
     }
-    report("LRP on torchvision vgg11, 8 images 3x64x64", interleaved_best_times(candidates),
-           reference="zennit EpsilonGammaBox")
+    report(
+        "LRP on torchvision vgg11, 8 images 3x64x64",
+        interleaved_best_times(candidates),
+        reference="zennit EpsilonGammaBox",
+    )
 
 
-def interleaved_best_times(candidates: dict, rounds: int = 7) -> list[tuple[str, float]]:
+def interleaved_best_times(
+    candidates: dict, rounds: int = 7
+) -> list[tuple[str, float]]:
     """Best time of each candidate over rounds that run them in turn, so a busy machine slows all alike."""
     for fn in candidates.values():
         fn()  # warm-up

@@ -17,6 +17,7 @@ clock: the fairer count of work when other jobs share the cores.
 from __future__ import annotations
 
 import argparse
+import functools
 import time
 
 import numpy as np
@@ -36,7 +37,9 @@ def numpy_one_by_one(maps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         efs.append((radius * power).sum() / power.sum())
         bins = np.round(radius * size).astype(int).ravel()
         keep = bins <= size // 2
-        profiles.append(np.bincount(bins[keep], power.ravel()[keep]) / np.bincount(bins[keep]))
+        profiles.append(
+            np.bincount(bins[keep], power.ravel()[keep]) / np.bincount(bins[keep])
+        )
     return np.array(efs), np.stack(profiles)
 
 
@@ -72,41 +75,74 @@ def best_time(fn, repeats: int, clock=time.perf_counter) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--maps", type=int, default=1024)
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch CPU threads (default: torch's choice)",
+    )
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     clock = time.perf_counter if args.clock == "wall" else time.process_time
-    print(f"{args.maps} maps of {args.size} x {args.size}; torch {torch.__version__}, "
-          f"{torch.get_num_threads()} CPU threads; {args.clock} clock, best of {args.repeats}")
+    print(
+        f"{args.maps} maps of {args.size} x {args.size}; torch {torch.__version__}, "
+        f"{torch.get_num_threads()} CPU threads; {args.clock} clock, best of {args.repeats}"
+    )
     for dtype in (torch.float32, torch.float64):
-        maps = torch.randn(args.maps, args.size, args.size, dtype=dtype, generator=torch.Generator().manual_seed(0))
+        maps = torch.randn(
+            args.maps,
+            args.size,
+            args.size,
+            dtype=dtype,
+            generator=torch.Generator().manual_seed(0),
+        )
         array = maps.numpy()
         ef, profile = torch_toolkit(maps)
         ef_np, profile_np = numpy_one_by_one(array)
         tolerance = 1e-4 if dtype == torch.float32 else 1e-10
         np.testing.assert_allclose(ef.numpy(), ef_np, rtol=tolerance)
         # the zero-frequency bin of zero-mean noise is a cancellation: compare on the profile's scale
-        np.testing.assert_allclose(profile.numpy(), profile_np, rtol=tolerance, atol=tolerance * profile_np.mean())
+        np.testing.assert_allclose(
+            profile.numpy(),
+            profile_np,
+            rtol=tolerance,
+            atol=tolerance * profile_np.mean(),
+        )
         timings = {
-            "xl.spectral (torch, CPU)": best_time(lambda: torch_toolkit(maps), args.repeats, clock),
-            "numpy, map by map": best_time(lambda: numpy_one_by_one(array), max(1, args.repeats // 2), clock),
-            "numpy, batched": best_time(lambda: numpy_batched(array), args.repeats, clock),
+            "xl.spectral (torch, CPU)": best_time(
+                functools.partial(torch_toolkit, maps), args.repeats, clock
+            ),
+            "numpy, map by map": best_time(
+                functools.partial(numpy_one_by_one, array),
+                max(1, args.repeats // 2),
+                clock,
+            ),
+            "numpy, batched": best_time(
+                functools.partial(numpy_batched, array), args.repeats, clock
+            ),
         }
         if torch.cuda.is_available():
             on_gpu = maps.cuda()
-            timings["xl.spectral (torch, CUDA)"] = best_time(lambda: torch_toolkit(on_gpu), args.repeats)  # wall
+            timings["xl.spectral (torch, CUDA)"] = best_time(
+                functools.partial(torch_toolkit, on_gpu), args.repeats
+            )  # wall
         ours = timings["xl.spectral (torch, CPU)"]
         print(f"\n{str(dtype).replace('torch.', '')}:")
         for name, seconds in timings.items():
-            print(f"  {name:28s} {args.maps / seconds:12,.0f} maps/s   ({seconds * 1e3:8.2f} ms)"
-                  f"   xl.spectral CPU is {seconds / ours:5.1f}x faster" if "numpy" in name else
-                  f"  {name:28s} {args.maps / seconds:12,.0f} maps/s   ({seconds * 1e3:8.2f} ms)")
+            print(
+                f"  {name:28s} {args.maps / seconds:12,.0f} maps/s   ({seconds * 1e3:8.2f} ms)"
+                f"   xl.spectral CPU is {seconds / ours:5.1f}x faster"
+                if "numpy" in name
+                else f"  {name:28s} {args.maps / seconds:12,.0f} maps/s   ({seconds * 1e3:8.2f} ms)"
+            )
 
 
 if __name__ == "__main__":

@@ -30,26 +30,52 @@ class BookBuild:
     log: str
     seconds: float | None
     returncode: int
-    notebook_seconds: dict[str, float] = field(default_factory=dict)  # 'book/05_...' -> s
+    notebook_seconds: dict[str, float] = field(
+        default_factory=dict
+    )  # 'book/05_...' -> s
 
 
 @pytest.fixture(scope="session")
 def book_build(tmp_path_factory) -> BookBuild:
     if os.environ.get(BOOK_HTML_ENV):
         html = Path(os.environ[BOOK_HTML_ENV]).resolve()
-        assert (html / "index.html").exists(), f"{BOOK_HTML_ENV}={html} holds no built book"
+        assert (html / "index.html").exists(), (
+            f"{BOOK_HTML_ENV}={html} holds no built book"
+        )
         return BookBuild(html=html, log="", seconds=None, returncode=0)
     out = tmp_path_factory.mktemp("book")
     start = time.perf_counter()
     build = subprocess.run(
-        [sys.executable, "-c", "from jupyter_book.cli.main import main; main()", "build", str(ROOT),
-         "--path-output", str(out), "-W", "--keep-going", "-v"],
-        capture_output=True, text=True)
-    log = re.sub(r"\x1b\[[0-9;]*m", "", build.stdout + build.stderr)  # no terminal colours
-    notebook_seconds = {str(Path(path).resolve().relative_to(ROOT).with_suffix("")): float(s)
-                        for path, s in EXECUTED.findall(log) if Path(path).resolve().is_relative_to(ROOT)}
-    return BookBuild(html=out / "_build" / "html", log=log, seconds=time.perf_counter() - start,
-                     returncode=build.returncode, notebook_seconds=notebook_seconds)
+        [
+            sys.executable,
+            "-c",
+            "from jupyter_book.cli.main import main; main()",
+            "build",
+            str(ROOT),
+            "--path-output",
+            str(out),
+            "-W",
+            "--keep-going",
+            "-v",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    log = re.sub(
+        r"\x1b\[[0-9;]*m", "", build.stdout + build.stderr
+    )  # no terminal colours
+    notebook_seconds = {
+        str(Path(path).resolve().relative_to(ROOT).with_suffix("")): float(s)
+        for path, s in EXECUTED.findall(log)
+        if Path(path).resolve().is_relative_to(ROOT)
+    }
+    return BookBuild(
+        html=out / "_build" / "html",
+        log=log,
+        seconds=time.perf_counter() - start,
+        returncode=build.returncode,
+        notebook_seconds=notebook_seconds,
+    )
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,9 @@ BETAS = [0.1, 0.5, 1.0, 3.0, 10.0, 100.0]
 @pytest.mark.parametrize("beta", BETAS)
 def test_values_equal_the_formula(beta):
     x = torch.linspace(-60, 60, 20001, dtype=torch.float64)
-    exact = torch.from_numpy(np.logaddexp(0.0, beta * x.numpy()) / beta)  # (1/beta) log(1 + exp(beta x))
+    exact = torch.from_numpy(
+        np.logaddexp(0.0, beta * x.numpy()) / beta
+    )  # (1/beta) log(1 + exp(beta x))
     torch.testing.assert_close(SoftplusBeta(beta)(x), exact, rtol=1e-14, atol=1e-300)
 
 
@@ -25,7 +27,9 @@ def test_values_equal_the_formula(beta):
 def test_derivative_is_sigmoid_of_beta_x(beta):
     x = torch.linspace(-60, 60, 20001, dtype=torch.float64, requires_grad=True)
     (grad,) = torch.autograd.grad(SoftplusBeta(beta)(x).sum(), x)
-    torch.testing.assert_close(grad, torch.sigmoid(beta * x.detach()), rtol=0, atol=4e-16)
+    torch.testing.assert_close(
+        grad, torch.sigmoid(beta * x.detach()), rtol=0, atol=4e-16
+    )
     zero = torch.zeros(1, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.grad(SoftplusBeta(beta)(zero).sum(), zero)[0].item() == 0.5
 
@@ -33,20 +37,31 @@ def test_derivative_is_sigmoid_of_beta_x(beta):
 def test_relu_limit():
     """The gap to ReLU is largest at 0, where it is log(2) / beta, so beta -> inf gives ReLU."""
     x = torch.linspace(-3, 3, 6001, dtype=torch.float64)
-    gaps = [(SoftplusBeta(beta)(x) - torch.relu(x)).abs().max().item() for beta in (1.0, 10.0, 1e3, 1e6)]
-    assert gaps == pytest.approx([math.log(2) / beta for beta in (1.0, 10.0, 1e3, 1e6)], rel=1e-12)
+    gaps = [
+        (SoftplusBeta(beta)(x) - torch.relu(x)).abs().max().item()
+        for beta in (1.0, 10.0, 1e3, 1e6)
+    ]
+    assert gaps == pytest.approx(
+        [math.log(2) / beta for beta in (1.0, 10.0, 1e3, 1e6)], rel=1e-12
+    )
     assert torch.equal(SoftplusBeta(math.inf)(x), torch.relu(x))
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_stable_at_large_beta_x(dtype):
-    x = torch.tensor([-1e4, -50.0, -1e-3, 0.0, 1e-3, 50.0, 1e4], dtype=dtype, requires_grad=True)
+    x = torch.tensor(
+        [-1e4, -50.0, -1e-3, 0.0, 1e-3, 50.0, 1e4], dtype=dtype, requires_grad=True
+    )
     for beta in (1e3, 1e6):
         y = SoftplusBeta(beta)(x)
         (grad,) = torch.autograd.grad(y.sum(), x)
         assert torch.isfinite(y).all() and torch.isfinite(grad).all()
-        torch.testing.assert_close(y[[0, 1, 5, 6]], torch.relu(x.detach())[[0, 1, 5, 6]])
-        torch.testing.assert_close(grad[[0, 1, 5, 6]], torch.tensor([0.0, 0.0, 1.0, 1.0], dtype=dtype))
+        torch.testing.assert_close(
+            y[[0, 1, 5, 6]], torch.relu(x.detach())[[0, 1, 5, 6]]
+        )
+        torch.testing.assert_close(
+            grad[[0, 1, 5, 6]], torch.tensor([0.0, 0.0, 1.0, 1.0], dtype=dtype)
+        )
         assert y[3].item() == pytest.approx(math.log(2) / beta, rel=1e-6)
 
 
@@ -67,33 +82,51 @@ def test_bad_beta_raises(beta):
 def test_smooth_replaces_every_relu_and_leaves_the_original_untouched():
     model = small_cnn(inplace=True)
     before = snapshot(model)
-    x = torch.randn(3, 3, 16, 16, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    x = torch.randn(
+        3, 3, 16, 16, dtype=torch.float64, generator=torch.Generator().manual_seed(0)
+    )
     smoothed = smooth(model, 2.0)
     assert_untouched(model, before)
     assert sum(isinstance(m, nn.ReLU) for m in model.modules()) == 2
     assert not any(isinstance(m, nn.ReLU) for m in smoothed.modules())
-    assert [m.beta for m in smoothed.modules() if isinstance(m, SoftplusBeta)] == [2.0, 2.0]
+    assert [m.beta for m in smoothed.modules() if isinstance(m, SoftplusBeta)] == [
+        2.0,
+        2.0,
+    ]
     assert all(p is not q for p, q in zip(model.parameters(), smoothed.parameters()))
     assert not torch.allclose(smoothed(x), model(x))
 
 
 def test_smooth_beta_inf_keeps_relu_and_gradients_converge():
     model = relu_mlp()
-    x = torch.randn(20, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
-    relu_copy = smooth(smooth(model, 0.5), math.inf)  # smoothing is undone by beta = inf
+    x = torch.randn(
+        20, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(1)
+    )
+    relu_copy = smooth(
+        smooth(model, 0.5), math.inf
+    )  # smoothing is undone by beta = inf
     assert [type(m) for m in relu_copy.modules()] == [type(m) for m in model.modules()]
     torch.testing.assert_close(relu_copy(x), model(x), rtol=0, atol=0)
     # beta -> inf: the smooth model's gradient converges to the ReLU model's
-    errors = [(xl.saliency(smooth(model, beta), x, 0) - xl.saliency(model, x, 0)).abs().max().item()
-              for beta in (1.0, 10.0, 1e3, 1e5)]
+    errors = [
+        (xl.saliency(smooth(model, beta), x, 0) - xl.saliency(model, x, 0))
+        .abs()
+        .max()
+        .item()
+        for beta in (1.0, 10.0, 1e3, 1e5)
+    ]
     assert errors == sorted(errors, reverse=True) and errors[-1] < 1e-8
 
 
 def test_smooth_handles_shared_and_nested_relus():
     relu = nn.ReLU()
-    model = nn.Sequential(nn.Linear(4, 4), relu, nn.Sequential(nn.Linear(4, 4), relu), nn.Linear(4, 2))
+    model = nn.Sequential(
+        nn.Linear(4, 4), relu, nn.Sequential(nn.Linear(4, 4), relu), nn.Linear(4, 2)
+    )
     smoothed = smooth(model, 5.0)
-    assert isinstance(smoothed[1], SoftplusBeta) and isinstance(smoothed[2][1], SoftplusBeta)
+    assert isinstance(smoothed[1], SoftplusBeta) and isinstance(
+        smoothed[2][1], SoftplusBeta
+    )
     assert model[1] is relu and model[2][1] is relu
     assert isinstance(smooth(nn.ReLU(), 3.0), SoftplusBeta)
 

@@ -31,10 +31,20 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 SCREENSHOTS = ROOT / "tests" / "screenshots"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--window-size=1280,1600"]
-SCREENSHOT_MAX_HEIGHT = 6000  # px: the top of a long chapter is enough for a person to judge it
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1280,1600",
+]
+SCREENSHOT_MAX_HEIGHT = (
+    6000  # px: the top of a long chapter is enough for a person to judge it
+)
 # Known noise of Jupyter Book 1 itself, on every notebook page: sphinx-thebe declares THEBE_JS_URL twice.
 IGNORED_CONSOLE = ("THEBE_JS_URL", "favicon.ico")
 TIMINGS: dict[str, float] = {}
@@ -62,8 +72,10 @@ PAGES = toc_pages()
 
 def missing_browser() -> str | None:
     if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        return (f"headless Chromium not installed ({CHROMIUM}, {CHROMEDRIVER}): "
-                f"apt-get install chromium chromium-driver (.ci/run does this)")
+        return (
+            f"headless Chromium not installed ({CHROMIUM}, {CHROMEDRIVER}): "
+            f"apt-get install chromium chromium-driver (.ci/run does this)"
+        )
     try:
         import selenium  # noqa: F401
     except ImportError:
@@ -76,7 +88,9 @@ def book_html(book_build) -> Path:
     """The built book's html folder (tests/conftest.py builds it once per session)."""
     if missing_browser():
         pytest.skip(missing_browser())
-    assert book_build.returncode == 0, "the book build failed: see tests/test_notebooks.py"
+    assert book_build.returncode == 0, (
+        "the book build failed: see tests/test_notebooks.py"
+    )
     if book_build.seconds is not None:
         TIMINGS["jupyter-book build"] = book_build.seconds
     return book_build.html
@@ -85,8 +99,14 @@ def book_html(book_build) -> Path:
 @pytest.fixture(scope="session")
 def site(book_html):
     """The book served over HTTP on the loopback interface, as a reader's browser gets it."""
-    quiet = type("Quiet", (http.server.SimpleHTTPRequestHandler,), {"log_message": lambda *args: None})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(quiet, directory=str(book_html)))
+    quiet = type(
+        "Quiet",
+        (http.server.SimpleHTTPRequestHandler,),
+        {"log_message": lambda *args: None},
+    )
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(quiet, directory=str(book_html))
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
@@ -116,14 +136,22 @@ def browser(request, book_html):
 def report_timings(config) -> None:
     """Build and browser times, on the terminal and in tests/screenshots/timings.txt."""
     pages = {k: v for k, v in TIMINGS.items() if k.startswith("page ")}
-    lines = [f"{name}: {seconds:.1f} s" for name, seconds in TIMINGS.items() if not name.startswith("page ")]
-    lines.append(f"browser checks: {sum(pages.values()):.1f} s for {len(pages)} page(s)")
+    lines = [
+        f"{name}: {seconds:.1f} s"
+        for name, seconds in TIMINGS.items()
+        if not name.startswith("page ")
+    ]
+    lines.append(
+        f"browser checks: {sum(pages.values()):.1f} s for {len(pages)} page(s)"
+    )
     lines += [f"  {name[5:]}: {seconds:.1f} s" for name, seconds in pages.items()]
     (SCREENSHOTS / "timings.txt").write_text("\n".join(lines) + "\n")
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     capture = config.pluginmanager.get_plugin("capturemanager")
     if reporter and capture:
-        with capture.global_and_fixture_disabled():  # teardown output is captured otherwise
+        with (
+            capture.global_and_fixture_disabled()
+        ):  # teardown output is captured otherwise
             reporter.write_sep("-", "book build and browser timings")
             for line in lines:
                 reporter.write_line(line)
@@ -171,20 +199,28 @@ const start = Date.now();
 
 def colab_url(page: str) -> str:
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
-    repository = config["repository"]["url"].rstrip("/").removeprefix("https://github.com/")
+    repository = (
+        config["repository"]["url"].rstrip("/").removeprefix("https://github.com/")
+    )
     prefix = str(config["repository"].get("path_to_book") or "").strip("/")
     path = f"{prefix}/{page}.ipynb" if prefix else f"{page}.ipynb"
-    return (f"{config['launch_buttons']['colab_url'].rstrip('/')}/github/{repository}/blob/"
-            f"{config['repository'].get('branch', 'main')}/{path}")
+    return (
+        f"{config['launch_buttons']['colab_url'].rstrip('/')}/github/{repository}/blob/"
+        f"{config['repository'].get('branch', 'main')}/{path}"
+    )
 
 
 def console_problems(driver, origin: str) -> list[str]:
     problems = []
     for entry in driver.get_log("browser"):
         message = entry["message"]
-        if entry["level"] != "SEVERE" or any(noise in message for noise in IGNORED_CONSOLE):
+        if entry["level"] != "SEVERE" or any(
+            noise in message for noise in IGNORED_CONSOLE
+        ):
             continue
-        if entry["source"] == "javascript" or (entry["source"] == "network" and message.startswith(origin)):
+        if entry["source"] == "javascript" or (
+            entry["source"] == "network" and message.startswith(origin)
+        ):
             problems.append("console: " + message[:300])
     return problems
 
@@ -195,8 +231,15 @@ def math_problems(driver, origin: str) -> list[str]:
     maths = len(driver.find_elements(By.CSS_SELECTOR, ".math"))
     if not maths:
         return []
-    sources = [s.get_attribute("src") for s in driver.find_elements(By.CSS_SELECTOR, "script[src*='mathjax']")]
-    problems = [f"MathJax loaded from outside the book: {s}" for s in sources if not s.startswith(origin)]
+    sources = [
+        s.get_attribute("src")
+        for s in driver.find_elements(By.CSS_SELECTOR, "script[src*='mathjax']")
+    ]
+    problems = [
+        f"MathJax loaded from outside the book: {s}"
+        for s in sources
+        if not s.startswith(origin)
+    ]
     error = driver.execute_async_script(MATHJAX_READY_JS)
     if error:
         return problems + [error]
@@ -226,32 +269,48 @@ def explorer_problems(driver, page: str) -> list[str]:
 
     problems = []
     for k, explorer in enumerate(driver.find_elements(By.CSS_SELECTOR, ".xl-explorer")):
-        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", explorer)
+        driver.execute_script(
+            "arguments[0].scrollIntoView({block: 'center'})", explorer
+        )
         image = explorer.find_element(By.CSS_SELECTOR, "img.xl-explorer-image")
         for control in explorer.find_elements(By.CSS_SELECTOR, "[data-control]"):
             name = control.get_attribute("aria-label")
-            values = (len(control.find_elements(By.TAG_NAME, "option")) if control.tag_name == "select"
-                      else int(control.get_attribute("max")) + 1)
+            values = (
+                len(control.find_elements(By.TAG_NAME, "option"))
+                if control.tag_name == "select"
+                else int(control.get_attribute("max")) + 1
+            )
             seen, alts = {image.get_attribute("src")}, set()
             for step in range(1, values):
                 move_control(control, step)
                 seen.add(image.get_attribute("src"))
                 alts.add(image.get_attribute("alt"))
             if values > 1 and len(seen) == 1:
-                problems.append(f"explorer {k}: moving {name!r} never changed the picture")
+                problems.append(
+                    f"explorer {k}: moving {name!r} never changed the picture"
+                )
             if values > 1 and not any(f"{name}=" in alt for alt in alts):
-                problems.append(f"explorer {k}: the picture's description does not follow {name!r}")
+                problems.append(
+                    f"explorer {k}: the picture's description does not follow {name!r}"
+                )
             move_control(control, 0)
         if image.get_attribute("naturalWidth") in (None, "0"):
             problems.append(f"explorer {k}: its picture does not load")
-        explorer.screenshot(str(SCREENSHOTS / f"{page.replace('/', '_')}_explorer{k}.png"))
+        explorer.screenshot(
+            str(SCREENSHOTS / f"{page.replace('/', '_')}_explorer{k}.png")
+        )
     return problems
 
 
 def full_page_screenshot(driver, path: Path) -> None:
-    height = min(driver.execute_script("return document.documentElement.scrollHeight"), SCREENSHOT_MAX_HEIGHT)
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                           {"width": 1280, "height": height, "deviceScaleFactor": 1, "mobile": False})
+    height = min(
+        driver.execute_script("return document.documentElement.scrollHeight"),
+        SCREENSHOT_MAX_HEIGHT,
+    )
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": 1280, "height": height, "deviceScaleFactor": 1, "mobile": False},
+    )
     driver.execute_script("window.scrollTo(0, 0)")
     shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png"})
     path.write_bytes(base64.b64decode(shot["data"]))
@@ -267,7 +326,9 @@ def test_page_renders_in_a_browser(page, browser, site):
     browser.get(f"{site}/{page}.html")
     assert browser.execute_script("return document.readyState") == "complete"
     problems = list(browser.execute_script(PAGE_PROBLEMS_JS))
-    problems += [f"image did not load: {src}" for src in browser.execute_async_script(IMAGES_JS)]
+    problems += [
+        f"image did not load: {src}" for src in browser.execute_async_script(IMAGES_JS)
+    ]
     problems += math_problems(browser, site)
     problems += explorer_problems(browser, page)
     if (ROOT / f"{page}.ipynb").exists():

@@ -3,20 +3,26 @@ outside Colab, and installing only xai_lib inside it."""
 
 import shlex
 import sys
-import tomllib
 import types
 from pathlib import Path
 
 import nbformat
 import pytest
+import tomllib
 import yaml
 from IPython.core.inputtransformer2 import TransformerManager
 from packaging.requirements import Requirement
 
-from xai_lib.exercises.notebooks import COLAB_INSTALL_CELL, REPOSITORY_URL, first_code_cell
+from xai_lib.exercises.notebooks import (
+    COLAB_INSTALL_CELL,
+    REPOSITORY_URL,
+    first_code_cell,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted(p for p in (ROOT / "book").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+NOTEBOOKS = sorted(
+    p for p in (ROOT / "book").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
+)
 
 
 class FakeShell:
@@ -30,7 +36,9 @@ class FakeShell:
 
 
 def run_cell(shell: FakeShell) -> None:
-    python = TransformerManager().transform_cell(COLAB_INSTALL_CELL)  # %pip -> get_ipython().run_line_magic(...)
+    python = TransformerManager().transform_cell(
+        COLAB_INSTALL_CELL
+    )  # %pip -> get_ipython().run_line_magic(...)
     exec(compile(python, "<install cell>", "exec"), {"get_ipython": lambda: shell})
 
 
@@ -43,7 +51,8 @@ def test_every_notebook_starts_with_the_install_cell(path):
     first = first_code_cell(nbformat.read(path, as_version=4))
     assert first is not None and first.rstrip() == COLAB_INSTALL_CELL, (
         f"{path.name}: the first code cell must be xai_lib.exercises.notebooks.COLAB_INSTALL_CELL:\n"
-        f"{COLAB_INSTALL_CELL}")
+        f"{COLAB_INSTALL_CELL}"
+    )
 
 
 def test_the_cell_installs_from_the_books_repository():
@@ -70,8 +79,13 @@ def test_in_colab_the_cell_installs_only_xai_lib(monkeypatch):
     words = shlex.split(line)
     assert name == "pip" and words[0] == "install"
     packages = [w for w in words[1:] if not w.startswith("-")]
-    assert packages == [f"xai_lib @ git+{REPOSITORY_URL}"]  # nothing Colab already has: no torch, no numpy
+    assert packages == [
+        f"xai_lib @ git+{REPOSITORY_URL}"
+    ]  # nothing Colab already has: no torch, no numpy
     requirement = Requirement(packages[0])
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    assert requirement.name == project["name"] and requirement.url == f"git+{REPOSITORY_URL}"
+    assert (
+        requirement.name == project["name"]
+        and requirement.url == f"git+{REPOSITORY_URL}"
+    )
     assert not requirement.extras

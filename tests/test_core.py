@@ -29,12 +29,19 @@ X = torch.randn(3, 6, dtype=torch.float64)
         (X, torch.tensor([0.0, 1.0, 1.0]), {}, "integer"),
         (X.long(), 0, {}, "floating-point"),
         (torch.full((3, 6), float("nan"), dtype=torch.float64), 0, {}, "NaN"),
-        (torch.full((3, 6), float("inf"), dtype=torch.float64), 0, {}, "NaN or infinite"),
+        (
+            torch.full((3, 6), float("inf"), dtype=torch.float64),
+            0,
+            {},
+            "NaN or infinite",
+        ),
         (torch.randn(6, dtype=torch.float64), 0, {}, "batch first"),
         ([[1.0] * 6], 0, {}, "torch.Tensor"),
     ],
 )
-def test_bad_inputs_raise_value_error_and_leave_nothing(name, mlp, x, target, options, message):
+def test_bad_inputs_raise_value_error_and_leave_nothing(
+    name, mlp, x, target, options, message
+):
     before = snapshot(mlp)
     with pytest.raises(ValueError, match=message):
         xl.METHODS[name](mlp, x, target, **options)
@@ -47,7 +54,11 @@ def test_bad_inputs_raise_value_error_and_leave_nothing(name, mlp, x, target, op
         ("integrated_gradients", {"steps": 0}, "steps"),
         ("integrated_gradients", {"batch_size": 0}, "batch_size"),
         ("integrated_gradients", {"rule": "simpson"}, "rule"),
-        ("integrated_gradients", {"baseline": torch.zeros(2, 5, dtype=torch.float64)}, "broadcast"),
+        (
+            "integrated_gradients",
+            {"baseline": torch.zeros(2, 5, dtype=torch.float64)},
+            "broadcast",
+        ),
         ("smoothgrad", {"sigma": -0.1}, "sigma"),
         ("smoothgrad", {"n": 0}, "n must"),
         ("smoothgrad", {"method": "no_such_method"}, "unknown method"),
@@ -63,7 +74,13 @@ def test_bad_options_raise_value_error(name, options, message, mlp):
 
 def test_target_forms_agree(mlp):
     expected = xl.saliency(mlp, X, torch.tensor([2, 2, 2]))
-    for target in (2, [2, 2, 2], (2, 2, 2), torch.tensor(2), torch.tensor([2, 2, 2], dtype=torch.int32)):
+    for target in (
+        2,
+        [2, 2, 2],
+        (2, 2, 2),
+        torch.tensor(2),
+        torch.tensor([2, 2, 2], dtype=torch.int32),
+    ):
         torch.testing.assert_close(xl.saliency(mlp, X, target), expected)
 
 
@@ -79,7 +96,9 @@ def test_state_restored_when_the_model_raises():
             self.linear = nn.Linear(6, 2).double()
 
         def forward(self, x):
-            self.linear.weight.requires_grad_(False)  # a model that mutates flags, then fails
+            self.linear.weight.requires_grad_(
+                False
+            )  # a model that mutates flags, then fails
             self.eval()
             raise RuntimeError("boom")
 
@@ -103,7 +122,11 @@ def test_methods_registry_holds_every_public_method():
 
 def test_batchnorm_statistics_untouched_in_training_mode():
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(6, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3)).double().train()
+    model = (
+        nn.Sequential(nn.Linear(6, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3))
+        .double()
+        .train()
+    )
     before = snapshot(model)
     for name in VECTOR_METHODS:
         xl.METHODS[name](model, X, 0)

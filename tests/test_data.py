@@ -13,7 +13,11 @@ def shapes_with_background():
 
 
 def test_shapes_are_deterministic_by_seed():
-    first, again, other = data.shapes(24, seed=5), data.shapes(24, seed=5), data.shapes(24, seed=6)
+    first, again, other = (
+        data.shapes(24, seed=5),
+        data.shapes(24, seed=5),
+        data.shapes(24, seed=6),
+    )
     for a, b in zip(first, again):
         assert torch.equal(a, b)
     assert not torch.equal(first.images, other.images)
@@ -26,16 +30,24 @@ def test_shapes_types_ranges_and_balance(size):
     assert 0 <= images.min() and images.max() <= 1
     assert masks.shape == (60, 1, size, size) and masks.dtype == torch.bool
     assert labels.dtype == torch.long
-    assert labels.bincount(minlength=len(data.SHAPE_CLASSES)).tolist() == [10] * len(data.SHAPE_CLASSES)
+    assert labels.bincount(minlength=len(data.SHAPE_CLASSES)).tolist() == [10] * len(
+        data.SHAPE_CLASSES
+    )
 
 
 def test_masks_cover_the_drawn_object(shapes_with_background):
     images, _, masks, backgrounds = shapes_with_background
-    changed = (images != backgrounds).any(dim=1, keepdim=True)  # (N, 1, H, W): where the object was drawn
+    changed = (images != backgrounds).any(
+        dim=1, keepdim=True
+    )  # (N, 1, H, W): where the object was drawn
     assert not (changed & ~masks).any(), "the object changed pixels outside its mask"
-    assert torch.equal(images[~masks.expand_as(images)], backgrounds[~masks.expand_as(images)])
+    assert torch.equal(
+        images[~masks.expand_as(images)], backgrounds[~masks.expand_as(images)]
+    )
     # the object shows: inside the mask the image differs clearly from the background
-    inside = ((images - backgrounds).abs().mean(1, keepdim=True) * masks).sum((1, 2, 3)) / masks.sum((1, 2, 3))
+    inside = ((images - backgrounds).abs().mean(1, keepdim=True) * masks).sum(
+        (1, 2, 3)
+    ) / masks.sum((1, 2, 3))
     assert (inside > 0.1).all()
 
 
@@ -43,13 +55,17 @@ def test_mask_areas_follow_the_geometry(shapes_with_background):
     _, labels, masks, _ = shapes_with_background
     area = masks.float().mean((1, 2, 3))
     assert (area > 0.02).all() and (area < 0.5).all()
-    per_class = {name: area[labels == k].mean() for k, name in enumerate(data.SHAPE_CLASSES)}
+    per_class = {
+        name: area[labels == k].mean() for k, name in enumerate(data.SHAPE_CLASSES)
+    }
     # a ring is a circle with a hole; a triangle fills less of its circle than a square or a circle
     assert per_class["ring"] < per_class["circle"]
     assert per_class["triangle"] < per_class["square"]
 
 
-@pytest.mark.parametrize("kwargs", [{"n": 0}, {"n": 4, "size": 8}, {"n": 4, "size": 2.5}, {"n": True}])
+@pytest.mark.parametrize(
+    "kwargs", [{"n": 0}, {"n": 4, "size": 8}, {"n": 4, "size": 2.5}, {"n": True}]
+)
 def test_shapes_rejects_bad_arguments(kwargs):
     with pytest.raises(ValueError):
         data.shapes(**kwargs)
@@ -85,7 +101,9 @@ def test_photos_load_offline(monkeypatch):
     assert photos.names == list(data.PHOTO_NAMES)
     assert 0 <= photos.images.min() and photos.images.max() <= 1
     camera = data.photos(size=32, names=["camera"]).images[0]
-    assert torch.equal(camera[0], camera[1]) and torch.equal(camera[0], camera[2])  # grey: one channel, thrice
+    assert torch.equal(camera[0], camera[1]) and torch.equal(
+        camera[0], camera[2]
+    )  # grey: one channel, thrice
     with pytest.raises(ValueError, match="photo name"):
         data.photos(names=["lena"])
 
@@ -114,10 +132,15 @@ def test_encode_decode_round_trip():
     texts = ["I am really happy", "this movie was not good at all"]
     tokens = data.encode(texts)
     assert tokens.shape == (2, 7) and tokens[0, 4:].eq(data.PAD_ID).all()
-    assert data.decode(tokens) == [["i", "am", "really", "happy"],
-                                   ["this", "movie", "was", "not", "good", data.UNK, data.UNK]]
+    assert data.decode(tokens) == [
+        ["i", "am", "really", "happy"],
+        ["this", "movie", "was", "not", "good", data.UNK, data.UNK],
+    ]
     assert data.encode(texts, length=3).shape == (2, 3)
-    assert data.VOCABULARY[data.PAD_ID] == data.PAD and data.VOCABULARY[data.UNK_ID] == data.UNK
+    assert (
+        data.VOCABULARY[data.PAD_ID] == data.PAD
+        and data.VOCABULARY[data.UNK_ID] == data.UNK
+    )
     with pytest.raises(ValueError, match="sequence of strings"):
         data.encode("one string")
     with pytest.raises(ValueError, match="token ids"):

@@ -8,16 +8,32 @@ import torch
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 import xai_lib as xl
-from xai_lib.exercises import Case, ExerciseFailed, Feedback, check_function, checker, compare, random_cases
+from xai_lib.exercises import (
+    Case,
+    ExerciseFailed,
+    Feedback,
+    check_function,
+    checker,
+    compare,
+    random_cases,
+)
 from xai_lib.exercises.__main__ import main
 from xai_lib.exercises.notebooks import (
-    COLAB_INSTALL_CELL, PLACEHOLDER, Directive, convention_problems, skeleton, split_markdown, student_edition,
+    COLAB_INSTALL_CELL,
+    PLACEHOLDER,
+    Directive,
+    convention_problems,
+    skeleton,
+    split_markdown,
+    student_edition,
 )
 from xai_lib.widgets import BOOK_BUILD_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
-NOTEBOOKS = sorted(p for p in BOOK.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+NOTEBOOKS = sorted(
+    p for p in BOOK.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
+)
 
 
 def solution_namespace(path: Path, label: str) -> dict:
@@ -26,8 +42,14 @@ def solution_namespace(path: Path, label: str) -> dict:
     inside, namespace = False, {"torch": torch, "xl": xl}
     for cell in nb.cells:
         if cell.cell_type == "markdown":
-            names = [(p.name, p.argument) for p in split_markdown(cell.source) if isinstance(p, Directive)]
-            inside = ("solution-start", label) in names or (inside and ("solution-end", "") not in names)
+            names = [
+                (p.name, p.argument)
+                for p in split_markdown(cell.source)
+                if isinstance(p, Directive)
+            ]
+            inside = ("solution-start", label) in names or (
+                inside and ("solution-end", "") not in names
+            )
         elif inside:
             exec(compile(cell.source, f"{path.name}:{label}", "exec"), namespace)
     return namespace
@@ -38,12 +60,20 @@ def solution_namespace(path: Path, label: str) -> dict:
 
 def test_feedback_is_truthy_iff_passed_and_explains_itself():
     ok = Feedback.success("f is correct")
-    bad = Feedback.failure("f has the wrong shape", ["yours (3,), expected (3, 1)"], "keep the batch dim")
+    bad = Feedback.failure(
+        "f has the wrong shape", ["yours (3,), expected (3, 1)"], "keep the batch dim"
+    )
     assert ok and not bad
     assert str(ok) == "PASSED: f is correct"
-    assert str(bad) == "NOT YET: f has the wrong shape\n  - yours (3,), expected (3, 1)\n  Hint: keep the batch dim"
+    assert (
+        str(bad)
+        == "NOT YET: f has the wrong shape\n  - yours (3,), expected (3, 1)\n  Hint: keep the batch dim"
+    )
     assert repr(bad) == str(bad)
-    assert 'class="xl-feedback xl-feedback-fail"' in bad._repr_html_() and "Hint" in bad._repr_html_()
+    assert (
+        'class="xl-feedback xl-feedback-fail"' in bad._repr_html_()
+        and "Hint" in bad._repr_html_()
+    )
     assert "xl-feedback-pass" in ok._repr_html_() and "Hint" not in ok._repr_html_()
     assert "&lt;b&gt;" in Feedback.failure("<b>")._repr_html_()
 
@@ -61,7 +91,10 @@ def test_checker_raises_only_in_the_book_build(monkeypatch):
     with pytest.raises(TypeError, match="must return a Feedback"):
         check_not_feedback(None)
     monkeypatch.setenv(BOOK_BUILD_ENV, "1")
-    with pytest.raises(ExerciseFailed, match="the book's solution fails check_always_wrong:\nNOT YET: wrong"):
+    with pytest.raises(
+        ExerciseFailed,
+        match="the book's solution fails check_always_wrong:\nNOT YET: wrong",
+    ):
         check_always_wrong(None)
 
 
@@ -78,23 +111,64 @@ def test_compare_accepts_the_expected_answer():
     assert compare(x.clone().requires_grad_(), x)
 
 
-@pytest.mark.parametrize("got, expected, title, detail", [
-    (..., 1.0, "not answered yet", "replace the `...`"),
-    (None, torch.zeros(2), "is None", "forget a `return`"),
-    ([1.0, 2.0], torch.zeros(2), "should be a torch.Tensor", "got list"),
-    (torch.zeros(2, 3), torch.zeros(3, 2), "wrong shape", "missing reshape, transpose or keepdim"),
-    (torch.zeros(()), torch.zeros(3, 2), "wrong shape", "did you sum or average over everything"),
-    (torch.zeros(2, dtype=torch.float32), torch.zeros(2, dtype=torch.float64), "dtype float32, expected float64",
-     "input's dtype"),
-    (torch.tensor([1.0, float("nan")]), torch.tensor([1.0, 2.0]), "wrong values", "1 NaN value"),
-    (torch.tensor([1.0, 2.5, 3.0]), torch.tensor([1.0, 2.0, 3.0]), "wrong values",
-     "largest difference is 0.5 at index (1,): yours 2.5, expected 2"),
-    (-torch.arange(1.0, 5.0), torch.arange(1.0, 5.0), "wrong values", "sign flipped"),
-    (2 * torch.arange(1.0, 5.0), torch.arange(1.0, 5.0), "wrong values", "times 2: a missing or extra factor"),
-    (2.5, 2.0, "is 2.5, expected 2.0", None),
-    ("b", "a", "is 'b', expected 'a'", None),
-    ((torch.zeros(2),), (torch.zeros(2), 1.0), "sequence of 2 values", "of length 1"),
-])
+@pytest.mark.parametrize(
+    "got, expected, title, detail",
+    [
+        (..., 1.0, "not answered yet", "replace the `...`"),
+        (None, torch.zeros(2), "is None", "forget a `return`"),
+        ([1.0, 2.0], torch.zeros(2), "should be a torch.Tensor", "got list"),
+        (
+            torch.zeros(2, 3),
+            torch.zeros(3, 2),
+            "wrong shape",
+            "missing reshape, transpose or keepdim",
+        ),
+        (
+            torch.zeros(()),
+            torch.zeros(3, 2),
+            "wrong shape",
+            "did you sum or average over everything",
+        ),
+        (
+            torch.zeros(2, dtype=torch.float32),
+            torch.zeros(2, dtype=torch.float64),
+            "dtype float32, expected float64",
+            "input's dtype",
+        ),
+        (
+            torch.tensor([1.0, float("nan")]),
+            torch.tensor([1.0, 2.0]),
+            "wrong values",
+            "1 NaN value",
+        ),
+        (
+            torch.tensor([1.0, 2.5, 3.0]),
+            torch.tensor([1.0, 2.0, 3.0]),
+            "wrong values",
+            "largest difference is 0.5 at index (1,): yours 2.5, expected 2",
+        ),
+        (
+            -torch.arange(1.0, 5.0),
+            torch.arange(1.0, 5.0),
+            "wrong values",
+            "sign flipped",
+        ),
+        (
+            2 * torch.arange(1.0, 5.0),
+            torch.arange(1.0, 5.0),
+            "wrong values",
+            "times 2: a missing or extra factor",
+        ),
+        (2.5, 2.0, "is 2.5, expected 2.0", None),
+        ("b", "a", "is 'b', expected 'a'", None),
+        (
+            (torch.zeros(2),),
+            (torch.zeros(2), 1.0),
+            "sequence of 2 values",
+            "of length 1",
+        ),
+    ],
+)
 def test_compare_says_what_is_wrong(got, expected, title, detail):
     feedback = compare(got, expected, hint="the hint")
     assert not feedback
@@ -120,7 +194,9 @@ def reference_double(x):
 
 
 def cases():
-    return random_cases(lambda g: torch.randn(3, 2, generator=g, dtype=torch.float64), seeds=(0, 1))
+    return random_cases(
+        lambda g: torch.randn(3, 2, generator=g, dtype=torch.float64), seeds=(0, 1)
+    )
 
 
 def test_check_function_passes_a_correct_function_on_every_case():
@@ -135,9 +211,14 @@ def test_check_function_reports_the_line_that_raised():
 
     feedback = check_function(double, reference_double, cases())
     assert not feedback and feedback.title == "double raised an exception"
-    assert feedback.details[0] == "AttributeError: 'Tensor' object has no attribute 'nonexistent'"
+    assert (
+        feedback.details[0]
+        == "AttributeError: 'Tensor' object has no attribute 'nonexistent'"
+    )
     assert "random case (seed 0): tensor (3, 2) float64" in feedback.details[1]
-    assert "in double, line" in feedback.details[2] and feedback.details[2].endswith("return y.nonexistent()")
+    assert "in double, line" in feedback.details[2] and feedback.details[2].endswith(
+        "return y.nonexistent()"
+    )
 
 
 def test_check_function_names_the_first_wrong_case():
@@ -163,7 +244,9 @@ def test_check_function_catches_in_place_changes_and_protects_the_reference():
     case = Case(torch.ones(2, dtype=torch.float64), label="ones")
     feedback = check_function(sneaky, reference, [case])
     assert not feedback and "changed its input in place (argument 1)" in feedback.title
-    assert torch.equal(case.args[0], torch.ones(2, dtype=torch.float64)) and torch.equal(seen[0], case.args[0])
+    assert torch.equal(
+        case.args[0], torch.ones(2, dtype=torch.float64)
+    ) and torch.equal(seen[0], case.args[0])
 
 
 def test_check_function_not_written_yet_and_not_a_function():
@@ -172,38 +255,53 @@ def test_check_function_not_written_yet_and_not_a_function():
 
     assert "is not written yet" in check_function(todo, reference_double, cases()).title
     feedback = check_function(reference_double(1.0), reference_double, cases())
-    assert "should be a function" in feedback.title and "without calling it" in feedback.hint
+    assert (
+        "should be a function" in feedback.title
+        and "without calling it" in feedback.hint
+    )
     with pytest.raises(ValueError, match="at least one case"):
         check_function(todo, reference_double, [])
 
 
 def test_case_labels_describe_the_inputs():
-    assert Case(torch.zeros(2, 3), torch.nn.Linear(2, 1), steps=4).label == \
-        "inputs tensor (2, 3) float32, Linear, steps=4"
+    assert (
+        Case(torch.zeros(2, 3), torch.nn.Linear(2, 1), steps=4).label
+        == "inputs tensor (2, 3) float32, Linear, steps=4"
+    )
 
 
 # --------------------------------------------------------------------------- chapter 0
 
 
 def test_ch00_checker_passes_the_prefaces_solution():
-    namespace = solution_namespace(BOOK / "00_preface.ipynb", "ch00-linear-contributions")
-    assert xl.exercises.ch00.check_linear_contributions(namespace["linear_contributions"])
+    namespace = solution_namespace(
+        BOOK / "00_preface.ipynb", "ch00-linear-contributions"
+    )
+    assert xl.exercises.ch00.check_linear_contributions(
+        namespace["linear_contributions"]
+    )
 
 
-@pytest.mark.parametrize("mistake, message", [
-    (lambda model, x: model.weight[0] * x + model.bias, "wrong values"),
-    (lambda model, x: (model.weight[0] * x).sum(1), "wrong shape"),
-    (lambda model, x: model.weight * x.double(), "dtype"),
-])
+@pytest.mark.parametrize(
+    "mistake, message",
+    [
+        (lambda model, x: model.weight[0] * x + model.bias, "wrong values"),
+        (lambda model, x: (model.weight[0] * x).sum(1), "wrong shape"),
+        (lambda model, x: model.weight * x.double(), "dtype"),
+    ],
+)
 def test_ch00_checker_explains_typical_mistakes(mistake, message):
     feedback = xl.exercises.ch00.check_linear_contributions(mistake)
     assert not feedback and message in feedback.title and "bias" in feedback.hint
 
 
 def test_chapter_modules_load_on_first_use():
-    assert xl.exercises.ch00.check_linear_contributions.__name__ == "check_linear_contributions"
+    assert (
+        xl.exercises.ch00.check_linear_contributions.__name__
+        == "check_linear_contributions"
+    )
     with pytest.raises(AttributeError, match="no exercises for chapter 99"):
-        xl.exercises.ch99
+        _ = xl.exercises.ch99
 
 
 # --------------------------------------------------------------------------- conventions
@@ -219,12 +317,20 @@ def exercise_notebook(checker_cell=True, dropdown=True):
         new_markdown_cell("# Chapter"),
         new_code_cell(COLAB_INSTALL_CELL),
         new_code_cell("import torch"),
-        new_markdown_cell("```{exercise-start} Doubling\n:label: ch99-double\n```\nWrite `double(x)`.\n"
-                          "```{exercise-end}\n```"),
-        new_markdown_cell("Before the solution.\n\n```{solution-start} ch99-double\n"
-                          + (":class: dropdown\n" if dropdown else "") + "```\nSolution prose."),
-        new_code_cell('import math\n\n\ndef double(x, factor=2):\n    """Twice x."""\n    return factor * x\n\n\n'
-                      "answer = double(1)", outputs=[nbformat.v4.new_output("stream", text="x")]),
+        new_markdown_cell(
+            "```{exercise-start} Doubling\n:label: ch99-double\n```\nWrite `double(x)`.\n"
+            "```{exercise-end}\n```"
+        ),
+        new_markdown_cell(
+            "Before the solution.\n\n```{solution-start} ch99-double\n"
+            + (":class: dropdown\n" if dropdown else "")
+            + "```\nSolution prose."
+        ),
+        new_code_cell(
+            'import math\n\n\ndef double(x, factor=2):\n    """Twice x."""\n    return factor * x\n\n\n'
+            "answer = double(1)",
+            outputs=[nbformat.v4.new_output("stream", text="x")],
+        ),
         new_code_cell("print(double(2))"),
         new_markdown_cell("Inside still.\n```{solution-end}\n```\nAfter the solution."),
     ]
@@ -235,10 +341,20 @@ def exercise_notebook(checker_cell=True, dropdown=True):
 
 
 def test_convention_problems_are_named():
-    assert convention_problems(exercise_notebook()) == ["notebook: cell 5 holds outputs; store notebooks without outputs"]
-    problems = convention_problems(exercise_notebook(checker_cell=False, dropdown=False), "ch99")
-    assert "ch99: cell 4: solution-start 'ch99-double' needs `:class: dropdown`" in problems
-    assert "ch99: the solution ending in cell 7 must be followed by a checker code cell" in problems
+    assert convention_problems(exercise_notebook()) == [
+        "notebook: cell 5 holds outputs; store notebooks without outputs"
+    ]
+    problems = convention_problems(
+        exercise_notebook(checker_cell=False, dropdown=False), "ch99"
+    )
+    assert (
+        "ch99: cell 4: solution-start 'ch99-double' needs `:class: dropdown`"
+        in problems
+    )
+    assert (
+        "ch99: the solution ending in cell 7 must be followed by a checker code cell"
+        in problems
+    )
     nb = exercise_notebook()
     nb.cells[1].source = "import sys"
     assert any("COLAB_INSTALL_CELL" in p for p in convention_problems(nb))
@@ -247,7 +363,10 @@ def test_convention_problems_are_named():
     assert any("never ends" in p for p in convention_problems(nb))
     nb = exercise_notebook()
     nb.cells[3].source = nb.cells[3].source.replace("ch99-double", "double")
-    assert "notebook: exercise label 'double' should read chNN-name (e.g. ch05-baselines)" in convention_problems(nb)
+    assert (
+        "notebook: exercise label 'double' should read chNN-name (e.g. ch05-baselines)"
+        in convention_problems(nb)
+    )
 
 
 # --------------------------------------------------------------------------- the student edition
@@ -259,12 +378,19 @@ def test_student_edition_replaces_solutions_by_placeholders():
     text = "\n".join(s for _, s in sources)
     assert sources[1] == ("code", COLAB_INSTALL_CELL)
     assert "return factor * x" not in text and "print(double(2))" not in text
-    assert "Solution prose" not in text and "Inside still" not in text and "solution-" not in text
+    assert (
+        "Solution prose" not in text
+        and "Inside still" not in text
+        and "solution-" not in text
+    )
     assert sources[3] == ("markdown", "**Exercise: Doubling**\n\nWrite `double(x)`.")
     assert sources[4] == ("markdown", "Before the solution.")
     placeholder = sources[5][1]
     assert sources[5][0] == "code" and placeholder.startswith(PLACEHOLDER)
-    assert 'import math\n\ndef double(x, factor=2):\n    """Twice x."""\n    raise NotImplementedError' in placeholder
+    assert (
+        'import math\n\ndef double(x, factor=2):\n    """Twice x."""\n    raise NotImplementedError'
+        in placeholder
+    )
     assert "answer = ..." in placeholder
     assert sources[6] == ("markdown", "After the solution.")
     assert sources[7] == ("code", "xl.exercises.ch99.check_double(double)")
@@ -297,22 +423,35 @@ def test_skeleton_falls_back_to_the_bare_placeholder():
 
 
 def test_skeleton_keeps_a_class_and_its_method_signatures():
-    code = ('import torch\n\nclass Clamp(torch.autograd.Function):\n    """Doc."""\n    @staticmethod\n'
-            '    def forward(ctx, x):\n        return x.clamp_min(0)\n\nclass Empty:\n    size = 3\n')
+    code = (
+        'import torch\n\nclass Clamp(torch.autograd.Function):\n    """Doc."""\n    @staticmethod\n'
+        "    def forward(ctx, x):\n        return x.clamp_min(0)\n\nclass Empty:\n    size = 3\n"
+    )
     namespace = {}
-    exec(skeleton(code), namespace)  # the placeholder defines the names the checker cell uses
-    assert issubclass(namespace["Clamp"], torch.autograd.Function) and namespace["Clamp"].__doc__ == "Doc."
+    exec(
+        skeleton(code), namespace
+    )  # the placeholder defines the names the checker cell uses
+    assert (
+        issubclass(namespace["Clamp"], torch.autograd.Function)
+        and namespace["Clamp"].__doc__ == "Doc."
+    )
     with pytest.raises(NotImplementedError):
         namespace["Clamp"].forward(None, torch.zeros(1))
     assert "Empty" in namespace
 
 
 def test_split_markdown_reads_fences_options_and_nesting():
-    parts = split_markdown("text\n````{exercise} Title\n:label: ch01-a\n:class: x\nbody\n```python\ncode\n```\n````\n"
-                           ":::{note}\ncolon\n:::\ntail")
+    parts = split_markdown(
+        "text\n````{exercise} Title\n:label: ch01-a\n:class: x\nbody\n```python\ncode\n```\n````\n"
+        ":::{note}\ncolon\n:::\ntail"
+    )
     assert parts[0] == "text" and parts[-1] == "tail"
     exercise, note = parts[1], parts[2]
-    assert (exercise.name, exercise.argument, exercise.options) == ("exercise", "Title", {"label": "ch01-a", "class": "x"})
+    assert (exercise.name, exercise.argument, exercise.options) == (
+        "exercise",
+        "Title",
+        {"label": "ch01-a", "class": "x"},
+    )
     assert exercise.body == "body\n```python\ncode\n```"
     assert (note.name, note.body) == ("note", "colon")
 
@@ -338,8 +477,14 @@ def test_student_edition_of_the_preface_runs_to_the_end(tmp_path):
 
     main(["student", str(BOOK), str(tmp_path)])
     nb = nbformat.read(tmp_path / "00_preface.ipynb", as_version=4)
-    NotebookClient(nb, timeout=120, resources={"metadata": {"path": str(tmp_path)}}).execute()
-    outputs = "\n".join(o.get("text", "") + str(o.get("data", {}).get("text/plain", ""))
-                        for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    NotebookClient(
+        nb, timeout=120, resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
+    outputs = "\n".join(
+        o.get("text", "") + str(o.get("data", {}).get("text/plain", ""))
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+    )
     assert "NOT YET: linear_contributions is not written yet" in outputs
     assert "Traceback" not in outputs, outputs

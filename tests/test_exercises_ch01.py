@@ -25,7 +25,9 @@ def _unit_step(model, x):
     return x - model(x).detach() / w.norm() * w
 
 
-@pytest.mark.parametrize("mistake, detail", [(_without_bias, "wrong values"), (_unit_step, "wrong values")])
+@pytest.mark.parametrize(
+    "mistake, detail", [(_without_bias, "wrong values"), (_unit_step, "wrong values")]
+)
 def test_nearest_root_checker_explains_typical_mistakes(mistake, detail):
     feedback = xl.exercises.ch01.check_nearest_root(mistake)
     assert not feedback and detail in feedback.title and "||w||^2" in feedback.hint
@@ -51,5 +53,9 @@ def _times_x(model, x, root):
 @pytest.mark.parametrize("mistake", [_gradient_at_x, _times_x])
 def test_taylor_terms_checker_explains_typical_mistakes(mistake):
     feedback = xl.exercises.ch01.check_taylor_terms(mistake)
-    assert not feedback and "wrong values" in feedback.title and "at the root (not at x)" in feedback.hint
+    assert (
+        not feedback
+        and "wrong values" in feedback.title
+        and "at the root (not at x)" in feedback.hint
+    )
     assert any("case" in detail for detail in feedback.details)

@@ -27,12 +27,27 @@ def _occlude(model, x, target, value, sign=1.0, fill_all=False):
     return scores
 
 
-@pytest.mark.parametrize("mistake, title, detail", [
-    (lambda m, x, t, v: _occlude(m, x, t, v, sign=-1.0), "wrong values", "sign flipped"),
-    (lambda m, x, t, v: _occlude(m, x, t, 0.0), "wrong values", "differ"),
-    (lambda m, x, t, v: _occlude(m, x, t, v).sum(1), "wrong shape", "expected (2, 5)"),
-    (lambda m, x, t, v: _occlude(m, x, t, v).float(), "dtype float32", "input's dtype"),
-])
+@pytest.mark.parametrize(
+    "mistake, title, detail",
+    [
+        (
+            lambda m, x, t, v: _occlude(m, x, t, v, sign=-1.0),
+            "wrong values",
+            "sign flipped",
+        ),
+        (lambda m, x, t, v: _occlude(m, x, t, 0.0), "wrong values", "differ"),
+        (
+            lambda m, x, t, v: _occlude(m, x, t, v).sum(1),
+            "wrong shape",
+            "expected (2, 5)",
+        ),
+        (
+            lambda m, x, t, v: _occlude(m, x, t, v).float(),
+            "dtype float32",
+            "input's dtype",
+        ),
+    ],
+)
 def test_feature_occlusion_checker_explains_typical_mistakes(mistake, title, detail):
     feedback = xl.exercises.ch03.check_feature_occlusion(mistake)
     assert not feedback and title in feedback.title
@@ -60,11 +75,20 @@ def test_occlusion_passes_checker_passes_the_books_solution():
     assert xl.exercises.ch03.check_occlusion_passes(namespace["occlusion_passes"])
 
 
-@pytest.mark.parametrize("mistake, title", [
-    (lambda size, patch, stride: ((size - patch) // stride + 1) ** 2 + 1, "is 37, expected 50"),
-    (lambda size, patch, stride: (math.ceil((size - patch) / stride) + 1) ** 2, "is 16, expected 17"),
-    (lambda size, patch, stride: (size // stride) ** 2 + 1, "is 65, expected 50"),
-])
+@pytest.mark.parametrize(
+    "mistake, title",
+    [
+        (
+            lambda size, patch, stride: ((size - patch) // stride + 1) ** 2 + 1,
+            "is 37, expected 50",
+        ),
+        (
+            lambda size, patch, stride: (math.ceil((size - patch) / stride) + 1) ** 2,
+            "is 16, expected 17",
+        ),
+        (lambda size, patch, stride: (size // stride) ** 2 + 1, "is 65, expected 50"),
+    ],
+)
 def test_occlusion_passes_checker_explains_typical_mistakes(mistake, title):
     feedback = xl.exercises.ch03.check_occlusion_passes(mistake)
     assert not feedback and title in feedback.title, feedback

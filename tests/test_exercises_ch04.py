@@ -20,12 +20,31 @@ def test_saliency_map_checker_passes_the_books_solution():
     assert xl.exercises.ch04.check_saliency_map(namespace["saliency_map"])
 
 
-@pytest.mark.parametrize("mistake, title, detail", [
-    (lambda m, x, t: _gradient(m, x, t).amax(dim=1, keepdim=True), "wrong values", "differ"),   # no abs
-    (lambda m, x, t: _gradient(m, x, t).abs().sum(dim=1, keepdim=True), "wrong values", "differ"),
-    (lambda m, x, t: _gradient(m, x, t).abs().amax(dim=1), "wrong shape", "keepdim"),
-    (lambda m, x, t: _gradient(m, x, t).abs(), "wrong shape", "expected (2, 1, 8, 8)"),
-])
+@pytest.mark.parametrize(
+    "mistake, title, detail",
+    [
+        (
+            lambda m, x, t: _gradient(m, x, t).amax(dim=1, keepdim=True),
+            "wrong values",
+            "differ",
+        ),  # no abs
+        (
+            lambda m, x, t: _gradient(m, x, t).abs().sum(dim=1, keepdim=True),
+            "wrong values",
+            "differ",
+        ),
+        (
+            lambda m, x, t: _gradient(m, x, t).abs().amax(dim=1),
+            "wrong shape",
+            "keepdim",
+        ),
+        (
+            lambda m, x, t: _gradient(m, x, t).abs(),
+            "wrong shape",
+            "expected (2, 1, 8, 8)",
+        ),
+    ],
+)
 def test_saliency_map_checker_explains_typical_mistakes(mistake, title, detail):
     feedback = xl.exercises.ch04.check_saliency_map(mistake)
     assert not feedback and title in feedback.title
@@ -35,7 +54,9 @@ def test_saliency_map_checker_explains_typical_mistakes(mistake, title, detail):
 
 def test_saliency_map_checker_reports_an_exception_in_the_students_code():
     def saliency_map(model, x, target):
-        return torch.autograd.grad(model(x)[:, target].sum(), x)  # x does not require grad
+        return torch.autograd.grad(
+            model(x)[:, target].sum(), x
+        )  # x does not require grad
 
     feedback = xl.exercises.ch04.check_saliency_map(saliency_map)
     assert not feedback and feedback.title == "saliency_map raised an exception"
@@ -52,12 +73,31 @@ def test_token_contributions_checker_passes_the_books_solution():
     assert xl.exercises.ch04.check_token_contributions(namespace["token_contributions"])
 
 
-@pytest.mark.parametrize("mistake, title, detail", [
-    (lambda m, t, c: _embedding_gradient(m, t, c)[1].sum(-1), "wrong values", "differ"),       # saliency
-    (lambda m, t, c: _embedding_gradient(m, t, c)[1].norm(dim=-1), "wrong values", "differ"),
-    (lambda m, t, c: torch.mul(*_embedding_gradient(m, t, c)), "wrong shape", "expected (4, 3)"),
-    (lambda m, t, c: -torch.mul(*_embedding_gradient(m, t, c)).sum(-1), "wrong values", "sign flipped"),
-])
+@pytest.mark.parametrize(
+    "mistake, title, detail",
+    [
+        (
+            lambda m, t, c: _embedding_gradient(m, t, c)[1].sum(-1),
+            "wrong values",
+            "differ",
+        ),  # saliency
+        (
+            lambda m, t, c: _embedding_gradient(m, t, c)[1].norm(dim=-1),
+            "wrong values",
+            "differ",
+        ),
+        (
+            lambda m, t, c: torch.mul(*_embedding_gradient(m, t, c)),
+            "wrong shape",
+            "expected (4, 3)",
+        ),
+        (
+            lambda m, t, c: -torch.mul(*_embedding_gradient(m, t, c)).sum(-1),
+            "wrong values",
+            "sign flipped",
+        ),
+    ],
+)
 def test_token_contributions_checker_explains_typical_mistakes(mistake, title, detail):
     feedback = xl.exercises.ch04.check_token_contributions(mistake)
     assert not feedback and title in feedback.title

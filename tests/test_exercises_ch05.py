@@ -22,22 +22,45 @@ def gradient_sum(model, x, target, baseline, alphas):
 
 def right_riemann(model, x, target, baseline, steps):
     """The slides' right Riemann sum alpha_k = k / steps: not the midpoint rule the exercise asks for."""
-    return (x - baseline) * gradient_sum(model, x, target, baseline, [(k + 1) / steps for k in range(steps)]) / steps
+    return (
+        (x - baseline)
+        * gradient_sum(
+            model, x, target, baseline, [(k + 1) / steps for k in range(steps)]
+        )
+        / steps
+    )
 
 
 def no_difference_factor(model, x, target, baseline, steps):
     """The average gradient without the factor (x - baseline)."""
-    return gradient_sum(model, x, target, baseline, [(k + 0.5) / steps for k in range(steps)]) / steps
+    return (
+        gradient_sum(
+            model, x, target, baseline, [(k + 0.5) / steps for k in range(steps)]
+        )
+        / steps
+    )
 
 
 def from_zero(model, x, target, baseline, steps):
     """The path from 0 instead of from the baseline."""
-    return x * gradient_sum(model, x, target, torch.zeros_like(x), [(k + 0.5) / steps for k in range(steps)]) / steps
+    return (
+        x
+        * gradient_sum(
+            model,
+            x,
+            target,
+            torch.zeros_like(x),
+            [(k + 0.5) / steps for k in range(steps)],
+        )
+        / steps
+    )
 
 
 def test_checker_passes_the_books_solution():
     namespace = solution_namespace(NOTEBOOK, "ch05-integrated-gradients")
-    feedback = xl.exercises.ch05.check_integrated_gradients(namespace["my_integrated_gradients"])
+    feedback = xl.exercises.ch05.check_integrated_gradients(
+        namespace["my_integrated_gradients"]
+    )
     assert feedback, str(feedback)
 
 
@@ -51,6 +74,13 @@ def test_checker_explains_typical_mistakes(mistake):
 
 
 def test_checker_reports_a_crash_and_a_missing_return():
-    assert "None" in xl.exercises.ch05.check_integrated_gradients(lambda model, x, target, baseline, steps: None).title
-    crashed = xl.exercises.ch05.check_integrated_gradients(lambda model, x, target, baseline, steps: 1 / 0)
+    assert (
+        "None"
+        in xl.exercises.ch05.check_integrated_gradients(
+            lambda model, x, target, baseline, steps: None
+        ).title
+    )
+    crashed = xl.exercises.ch05.check_integrated_gradients(
+        lambda model, x, target, baseline, steps: 1 / 0
+    )
     assert not crashed and "ZeroDivisionError" in str(crashed)

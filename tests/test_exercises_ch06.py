@@ -33,11 +33,15 @@ def smoothgrad_loop(model, x, target, sigma, n, seed, *, relative=True, average=
     generator = torch.Generator().manual_seed(seed)
     rows = torch.arange(len(x))
     flat = x.flatten(1)
-    value_range = (flat.max(1).values - flat.min(1).values).view(-1, *[1] * (x.dim() - 1))
+    value_range = (flat.max(1).values - flat.min(1).values).view(
+        -1, *[1] * (x.dim() - 1)
+    )
     scale = sigma * value_range if relative else sigma
     total = torch.zeros_like(x)
     for _ in range(n):
-        noisy = (x + scale * torch.randn(x.shape, generator=generator, dtype=x.dtype)).requires_grad_(True)
+        noisy = (
+            x + scale * torch.randn(x.shape, generator=generator, dtype=x.dtype)
+        ).requires_grad_(True)
         (grad,) = torch.autograd.grad(model(noisy)[rows, target].sum(), noisy)
         total += grad
     return total / n if average else total
@@ -58,7 +62,9 @@ def test_count_pieces_explains_typical_mistakes(mistake):
 
 
 def test_count_pieces_wants_a_number():
-    feedback = xl.exercises.ch06.check_count_pieces(lambda model, low, high, points: "16")
+    feedback = xl.exercises.ch06.check_count_pieces(
+        lambda model, low, high, points: "16"
+    )
     assert not feedback and "number" in feedback.title
 
 
@@ -71,13 +77,19 @@ def test_smoothgrad_passes_the_books_solution_and_the_reference_loop():
 
 def test_smoothgrad_explains_absolute_noise():
     feedback = xl.exercises.ch06.check_smoothgrad(
-        lambda model, x, target, sigma, n, seed: smoothgrad_loop(model, x, target, sigma, n, seed, relative=False))
+        lambda model, x, target, sigma, n, seed: smoothgrad_loop(
+            model, x, target, sigma, n, seed, relative=False
+        )
+    )
     assert not feedback and "wrong values" in feedback.title
     assert "sigma * (max - min)" in feedback.hint
 
 
 def test_smoothgrad_explains_a_missing_division():
     feedback = xl.exercises.ch06.check_smoothgrad(
-        lambda model, x, target, sigma, n, seed: smoothgrad_loop(model, x, target, sigma, n, seed, average=False))
+        lambda model, x, target, sigma, n, seed: smoothgrad_loop(
+            model, x, target, sigma, n, seed, average=False
+        )
+    )
     assert not feedback and any("times" in line for line in feedback.details)
     assert "divide by n" in feedback.hint

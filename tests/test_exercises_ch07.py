@@ -88,7 +88,9 @@ def test_guided_relu_reports_an_exception_in_backward_with_the_students_line():
     assert any("in backward" in line for line in feedback.details)
 
 
-@pytest.mark.parametrize("wrong", [lambda: torch.relu, lambda: DeconvnetReLU.apply, lambda: 3])
+@pytest.mark.parametrize(
+    "wrong", [lambda: torch.relu, lambda: DeconvnetReLU.apply, lambda: 3]
+)
 def test_guided_relu_wants_the_function_class(wrong):
     feedback = xl.exercises.ch07.check_guided_relu(wrong())
     assert not feedback and "subclass of torch.autograd.Function" in feedback.title
@@ -97,22 +99,34 @@ def test_guided_relu_wants_the_function_class(wrong):
 def cam_parts(model, layer, x, target):
     """The layer's output and the gradient of the selected scores with respect to it."""
     captured = []
-    handle = layer.register_forward_hook(lambda module, inputs, output: captured.append(output))
+    handle = layer.register_forward_hook(
+        lambda module, inputs, output: captured.append(output)
+    )
     try:
         scores = model(x)
     finally:
         handle.remove()
-    (grad,) = torch.autograd.grad(scores[torch.arange(len(x)), target].sum(), captured[0])
+    (grad,) = torch.autograd.grad(
+        scores[torch.arange(len(x)), target].sum(), captured[0]
+    )
     return captured[0], grad
 
 
-def grad_cam_variant(model, layer, x, target, *, pool="mean", relu=True, upsample="bilinear"):
+def grad_cam_variant(
+    model, layer, x, target, *, pool="mean", relu=True, upsample="bilinear"
+):
     activation, grad = cam_parts(model, layer, x, target)
-    alpha = grad.mean(dim=(2, 3), keepdim=True) if pool == "mean" else grad.sum(dim=(2, 3), keepdim=True)
+    alpha = (
+        grad.mean(dim=(2, 3), keepdim=True)
+        if pool == "mean"
+        else grad.sum(dim=(2, 3), keepdim=True)
+    )
     cam = (alpha * activation).sum(dim=1, keepdim=True)
     cam = cam.clamp(min=0) if relu else cam
     if upsample == "bilinear":
-        cam = F.interpolate(cam, size=x.shape[-2:], mode="bilinear", align_corners=False)
+        cam = F.interpolate(
+            cam, size=x.shape[-2:], mode="bilinear", align_corners=False
+        )
     elif upsample == "nearest":
         cam = F.interpolate(cam, size=x.shape[-2:], mode="nearest")
     return cam.detach()
@@ -126,19 +140,27 @@ def test_grad_cam_passes_the_books_solution_and_the_reference_variant():
 
 
 def test_grad_cam_explains_summed_gradients():
-    feedback = xl.exercises.ch07.check_grad_cam(lambda *args: grad_cam_variant(*args, pool="sum"))
+    feedback = xl.exercises.ch07.check_grad_cam(
+        lambda *args: grad_cam_variant(*args, pool="sum")
+    )
     assert not feedback and any("times" in line for line in feedback.details)
     assert "MEAN of the gradient" in feedback.hint
 
 
 def test_grad_cam_explains_a_missing_relu():
-    feedback = xl.exercises.ch07.check_grad_cam(lambda *args: grad_cam_variant(*args, relu=False))
+    feedback = xl.exercises.ch07.check_grad_cam(
+        lambda *args: grad_cam_variant(*args, relu=False)
+    )
     assert not feedback and "wrong values" in feedback.title
     assert "ReLU" in feedback.hint
 
 
 def test_grad_cam_explains_missing_or_nearest_upsampling():
-    missing = xl.exercises.ch07.check_grad_cam(lambda *args: grad_cam_variant(*args, upsample=None))
+    missing = xl.exercises.ch07.check_grad_cam(
+        lambda *args: grad_cam_variant(*args, upsample=None)
+    )
     assert not missing and "wrong shape" in missing.title
-    nearest = xl.exercises.ch07.check_grad_cam(lambda *args: grad_cam_variant(*args, upsample="nearest"))
+    nearest = xl.exercises.ch07.check_grad_cam(
+        lambda *args: grad_cam_variant(*args, upsample="nearest")
+    )
     assert not nearest and "bilinear" in nearest.hint

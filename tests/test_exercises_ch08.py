@@ -14,7 +14,9 @@ def sign(z):
     return torch.where(z >= 0, 1.0, -1.0).to(z.dtype)
 
 
-def lrp_epsilon_variant(model, x, target, eps, *, start="score", stabilizer="signed", bias=True):
+def lrp_epsilon_variant(
+    model, x, target, eps, *, start="score", stabilizer="signed", bias=True
+):
     first, _, second = model
     with torch.no_grad():
         z1 = first(x) if bias else x @ first.weight.T
@@ -38,23 +40,33 @@ def test_lrp_epsilon_passes_the_books_solution_and_the_reference_variant():
     assert xl.exercises.ch08.check_lrp_epsilon(lrp_epsilon_variant)
 
 
-@pytest.mark.parametrize("mistake", [dict(start="one"), dict(stabilizer="plus"), dict(bias=False)])
+@pytest.mark.parametrize(
+    "mistake", [dict(start="one"), dict(stabilizer="plus"), dict(bias=False)]
+)
 def test_lrp_epsilon_explains_typical_mistakes(mistake):
-    feedback = xl.exercises.ch08.check_lrp_epsilon(lambda *args: lrp_epsilon_variant(*args, **mistake))
+    feedback = xl.exercises.ch08.check_lrp_epsilon(
+        lambda *args: lrp_epsilon_variant(*args, **mistake)
+    )
     assert not feedback and "wrong values" in feedback.title
     assert "sign(z_k)" in feedback.hint and "not with 1" in feedback.hint
     assert any("on case" in line for line in feedback.details)
 
 
 def test_lrp_epsilon_wants_the_input_shape():
-    feedback = xl.exercises.ch08.check_lrp_epsilon(lambda *args: lrp_epsilon_variant(*args).sum(1))
+    feedback = xl.exercises.ch08.check_lrp_epsilon(
+        lambda *args: lrp_epsilon_variant(*args).sum(1)
+    )
     assert not feedback and "wrong shape" in feedback.title
 
 
-def gamma_variant(a, weight, bias, relevance, gamma, *, boost_bias=True, boosted_denominator=True):
+def gamma_variant(
+    a, weight, bias, relevance, gamma, *, boost_bias=True, boosted_denominator=True
+):
     boosted = weight + gamma * weight.clamp(min=0)
     boosted_bias = bias + gamma * bias.clamp(min=0) if boost_bias else bias
-    z = a @ (boosted if boosted_denominator else weight).T + (boosted_bias if boosted_denominator else bias)
+    z = a @ (boosted if boosted_denominator else weight).T + (
+        boosted_bias if boosted_denominator else bias
+    )
     z = z + 1e-6 * sign(z)
     return a * ((relevance / z) @ boosted)
 
@@ -66,9 +78,13 @@ def test_gamma_layer_passes_the_books_solution_and_the_reference_variant():
     assert xl.exercises.ch08.check_gamma_layer(gamma_variant)
 
 
-@pytest.mark.parametrize("mistake", [dict(boost_bias=False), dict(boosted_denominator=False)])
+@pytest.mark.parametrize(
+    "mistake", [dict(boost_bias=False), dict(boosted_denominator=False)]
+)
 def test_gamma_layer_explains_typical_mistakes(mistake):
-    feedback = xl.exercises.ch08.check_gamma_layer(lambda *args: gamma_variant(*args, **mistake))
+    feedback = xl.exercises.ch08.check_gamma_layer(
+        lambda *args: gamma_variant(*args, **mistake)
+    )
     assert not feedback and "wrong values" in feedback.title
     assert "AND the bias" in feedback.hint and "boosted parameters" in feedback.hint
 
@@ -77,7 +93,11 @@ def test_gamma_layer_reference_conserves_without_bias():
     """The checker's reference itself: without bias, the input relevance sums to the output relevance."""
     generator = torch.Generator().manual_seed(0)
     a = torch.rand(4, 5, generator=generator, dtype=torch.float64)
-    weight = torch.randn(3, 5, generator=generator, dtype=torch.float64) + 1.0   # denominators far from 0
+    weight = (
+        torch.randn(3, 5, generator=generator, dtype=torch.float64) + 1.0
+    )  # denominators far from 0
     relevance = torch.rand(4, 3, generator=generator, dtype=torch.float64)
-    result = xl.exercises.ch08._gamma_reference(a, weight, torch.zeros(3, dtype=torch.float64), relevance, 0.5)
+    result = xl.exercises.ch08._gamma_reference(
+        a, weight, torch.zeros(3, dtype=torch.float64), relevance, 0.5
+    )
     assert torch.allclose(result.sum(1), relevance.sum(1), rtol=1e-5)

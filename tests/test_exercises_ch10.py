@@ -19,12 +19,15 @@ def _fit(u, efs):
     return slope.item(), (efs.mean() - slope * u.mean()).item()
 
 
-@pytest.mark.parametrize("mistake, title", [
-    (lambda b, e: _fit(b, e), "result[0]"),                       # no logarithm
-    (lambda b, e: _fit(torch.log10(b), e), "result[0]"),          # log10 instead of ln
-    (lambda b, e: _fit(torch.log(b), e)[::-1], "result[0]"),      # (intercept, slope)
-    (lambda b, e: _fit(torch.log(b), e)[0], "sequence of 2 values"),
-])
+@pytest.mark.parametrize(
+    "mistake, title",
+    [
+        (lambda b, e: _fit(b, e), "result[0]"),  # no logarithm
+        (lambda b, e: _fit(torch.log10(b), e), "result[0]"),  # log10 instead of ln
+        (lambda b, e: _fit(torch.log(b), e)[::-1], "result[0]"),  # (intercept, slope)
+        (lambda b, e: _fit(torch.log(b), e)[0], "sequence of 2 values"),
+    ],
+)
 def test_ef_slope_checker_explains_typical_mistakes(mistake, title):
     feedback = xl.exercises.ch10.check_ef_slope(mistake)
     assert not feedback and title in feedback.title
@@ -45,7 +48,10 @@ def _own_targets(model, x, beta):
 
 def _channels_kept(model, x, beta):
     target = model(x).argmax(dim=1)
-    return xl.spectral.delta_ef(xl.saliency(model, x, target), xl.saliency(xl.activations.smooth(model, beta), x, target))
+    return xl.spectral.delta_ef(
+        xl.saliency(model, x, target),
+        xl.saliency(xl.activations.smooth(model, beta), x, target),
+    )
 
 
 def _signed(model, x, beta):
@@ -55,11 +61,14 @@ def _signed(model, x, beta):
     return xl.spectral.expected_frequency(a) - xl.spectral.expected_frequency(b)
 
 
-@pytest.mark.parametrize("mistake, title", [
-    (_own_targets, "wrong values"),
-    (_channels_kept, "wrong shape"),
-    (_signed, "wrong values"),
-])
+@pytest.mark.parametrize(
+    "mistake, title",
+    [
+        (_own_targets, "wrong values"),
+        (_channels_kept, "wrong shape"),
+        (_signed, "wrong values"),
+    ],
+)
 def test_delta_ef_checker_explains_typical_mistakes(mistake, title):
     feedback = xl.exercises.ch10.check_delta_ef(mistake)
     assert not feedback and title in feedback.title

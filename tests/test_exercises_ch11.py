@@ -35,25 +35,30 @@ def square_filter(a, cutoff):
 
 def strict_inequality(a, cutoff):
     fy, fx = _frequencies(a)
-    return _filtered(a, (fy ** 2 + fx ** 2).sqrt() < cutoff)
+    return _filtered(a, (fy**2 + fx**2).sqrt() < cutoff)
 
 
 def index_units(a, cutoff):
-    fy, fx = _frequencies(a, unit=1 / a.shape[-1])  # periods per map instead of cycles per pixel
-    return _filtered(a, (fy ** 2 + fx ** 2).sqrt() <= cutoff)
+    fy, fx = _frequencies(
+        a, unit=1 / a.shape[-1]
+    )  # periods per map instead of cycles per pixel
+    return _filtered(a, (fy**2 + fx**2).sqrt() <= cutoff)
 
 
 def complex_result(a, cutoff):
     fy, fx = _frequencies(a)
-    return torch.fft.ifft2(torch.fft.fft2(a) * ((fy ** 2 + fx ** 2).sqrt() <= cutoff))
+    return torch.fft.ifft2(torch.fft.fft2(a) * ((fy**2 + fx**2).sqrt() <= cutoff))
 
 
-@pytest.mark.parametrize("mistake, title", [
-    (square_filter, "wrong values"),
-    (strict_inequality, "wrong values"),
-    (index_units, "wrong values"),
-    (complex_result, "dtype complex128, expected float64"),
-])
+@pytest.mark.parametrize(
+    "mistake, title",
+    [
+        (square_filter, "wrong values"),
+        (strict_inequality, "wrong values"),
+        (index_units, "wrong values"),
+        (complex_result, "dtype complex128, expected float64"),
+    ],
+)
 def test_low_pass_checker_explains_typical_mistakes(mistake, title):
     feedback = xl.exercises.ch11.check_low_pass(mistake)
     assert not feedback and title in feedback.title
@@ -62,7 +67,9 @@ def test_low_pass_checker_explains_typical_mistakes(mistake, title):
 
 def test_low_pass_checker_names_the_square_case():
     feedback = xl.exercises.ch11.check_low_pass(square_filter)
-    assert any("a square would keep the diagonal" in d for d in feedback.details), feedback.details
+    assert any("a square would keep the diagonal" in d for d in feedback.details), (
+        feedback.details
+    )
 
 
 def test_low_pass_checker_reports_exceptions_kindly():
@@ -82,11 +89,23 @@ def test_aliased_frequency_checker_passes_the_books_solution():
     assert xl.exercises.ch11.check_aliased_frequency(namespace["aliased_frequency"])
 
 
-@pytest.mark.parametrize("mistake, title", [
-    (lambda f, stride: stride * f, "aliased_frequency(0.3, 2) is 0.6, expected 0.4"),            # never folded
-    (lambda f, stride: min(stride * f, 0.5), "aliased_frequency(0.3, 2) is 0.5, expected 0.4"),  # clipped
-    (lambda f, stride: abs(stride * f - round(stride * f)) / stride, "aliased_frequency(0.1, 2) is 0.1, expected 0.2"),
-])
+@pytest.mark.parametrize(
+    "mistake, title",
+    [
+        (
+            lambda f, stride: stride * f,
+            "aliased_frequency(0.3, 2) is 0.6, expected 0.4",
+        ),  # never folded
+        (
+            lambda f, stride: min(stride * f, 0.5),
+            "aliased_frequency(0.3, 2) is 0.5, expected 0.4",
+        ),  # clipped
+        (
+            lambda f, stride: abs(stride * f - round(stride * f)) / stride,
+            "aliased_frequency(0.1, 2) is 0.1, expected 0.2",
+        ),
+    ],
+)
 def test_aliased_frequency_checker_explains_typical_mistakes(mistake, title):
     feedback = xl.exercises.ch11.check_aliased_frequency(mistake)
     assert not feedback and feedback.title == title
@@ -97,7 +116,9 @@ def test_aliased_frequency_checker_reports_exceptions_and_non_functions():
     feedback = xl.exercises.ch11.check_aliased_frequency(lambda f, stride: 1 / 0)
     assert not feedback and "raised an exception" in feedback.title
     assert any("ZeroDivisionError" in d for d in feedback.details)
-    assert "should be a function" in xl.exercises.ch11.check_aliased_frequency(0.2).title
+    assert (
+        "should be a function" in xl.exercises.ch11.check_aliased_frequency(0.2).title
+    )
 
 
 def test_the_alias_reference_is_a_measurement():

@@ -21,10 +21,22 @@ def test_deletion_checker_passes_the_books_solution(my_deletion):
     assert xl.exercises.ch12.check_deletion(my_deletion)
 
 
-def deletion_curves(model, x, attribution, target, steps, *, descending=True, softmax=True, per_channel=False):
+def deletion_curves(
+    model,
+    x,
+    attribution,
+    target,
+    steps,
+    *,
+    descending=True,
+    softmax=True,
+    per_channel=False,
+):
     """A deletion with switchable mistakes: -> (fractions (steps+1,), curves (N, steps+1))."""
     n, c, h, w = x.shape
-    scores = attribution.flatten(1) if per_channel else attribution.sum(1).flatten(1)  # (N, units)
+    scores = (
+        attribution.flatten(1) if per_channel else attribution.sum(1).flatten(1)
+    )  # (N, units)
     units = scores.shape[1]
     order = scores.argsort(dim=1, descending=descending)
     curves = torch.empty(n, steps + 1, dtype=x.dtype)
@@ -41,8 +53,11 @@ def deletion_curves(model, x, attribution, target, steps, *, descending=True, so
 
 def area(**mistakes):
     def score(model, x, attribution, target, steps):
-        fractions, curves = deletion_curves(model, x, attribution, target, steps, **mistakes)
+        fractions, curves = deletion_curves(
+            model, x, attribution, target, steps, **mistakes
+        )
         return torch.trapezoid(curves, fractions, dim=1)
+
     return score
 
 
@@ -54,12 +69,15 @@ def test_the_mistake_free_variant_is_correct():
     assert xl.exercises.ch12.check_deletion(area())
 
 
-@pytest.mark.parametrize("mistake", [
-    area(descending=False),       # least important first: an insertion-like order
-    area(softmax=False),          # the logit instead of the probability
-    area(per_channel=True),       # channels ranked and removed one by one
-    mean_of_points,               # a plain mean instead of the trapezoid rule
-])
+@pytest.mark.parametrize(
+    "mistake",
+    [
+        area(descending=False),  # least important first: an insertion-like order
+        area(softmax=False),  # the logit instead of the probability
+        area(per_channel=True),  # channels ranked and removed one by one
+        mean_of_points,  # a plain mean instead of the trapezoid rule
+    ],
+)
 def test_deletion_checker_explains_typical_mistakes(mistake):
     feedback = xl.exercises.ch12.check_deletion(mistake)
     assert not feedback and "wrong values" in feedback.title
@@ -77,7 +95,9 @@ def test_deletion_checker_catches_a_wrong_shape():
 
 def test_deletion_cases_have_whole_pixel_counts():
     for seed in range(4):
-        *_, steps = xl.exercises.ch12._deletion_case(torch.Generator().manual_seed(seed))
+        *_, steps = xl.exercises.ch12._deletion_case(
+            torch.Generator().manual_seed(seed)
+        )
         assert 36 % steps == 0
 
 
@@ -101,10 +121,14 @@ def signed(attribution, mask):
 
 def share_of_pixels(attribution, mask):
     positive = attribution.sum(dim=1).clamp_min(0).flatten(1)
-    return ((positive > 0) & mask.flatten(1)).sum(1).to(attribution.dtype) / (positive > 0).sum(1)
+    return ((positive > 0) & mask.flatten(1)).sum(1).to(attribution.dtype) / (
+        positive > 0
+    ).sum(1)
 
 
-@pytest.mark.parametrize("mistake", [positive_part_per_channel, signed, share_of_pixels])
+@pytest.mark.parametrize(
+    "mistake", [positive_part_per_channel, signed, share_of_pixels]
+)
 def test_relevance_mass_checker_explains_typical_mistakes(mistake):
     feedback = xl.exercises.ch12.check_relevance_mass(mistake)
     assert not feedback and "wrong values" in feedback.title

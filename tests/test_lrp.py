@@ -33,11 +33,20 @@ def randomize_batch_norms(model: nn.Module, seed: int = 0) -> nn.Module:
 
 def torchvision_model(name: str, seed: int = 0) -> nn.Module:
     torch.manual_seed(seed)
-    return randomize_batch_norms(getattr(torchvision.models, name)(weights=None, num_classes=10)).double()
+    return randomize_batch_norms(
+        getattr(torchvision.models, name)(weights=None, num_classes=10)
+    ).double()
 
 
 def images(n=2, size=32, seed=1):
-    return torch.rand(n, 3, size, size, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
+    return torch.rand(
+        n,
+        3,
+        size,
+        size,
+        dtype=torch.float64,
+        generator=torch.Generator().manual_seed(seed),
+    )
 
 
 # --------------------------------------------------------------------------- LRP-0 = Gradient x Input
@@ -45,41 +54,78 @@ def images(n=2, size=32, seed=1):
 
 @pytest.mark.parametrize("name", ["vgg11_bn", "resnet18"])
 def test_lrp0_equals_gradient_x_input_on_torchvision(name):
-    model, x = torchvision_model(name), images(size=32 if name == "vgg11_bn" else 16)  # vgg pools 5 times
+    model, x = (
+        torchvision_model(name),
+        images(size=32 if name == "vgg11_bn" else 16),
+    )  # vgg pools 5 times
     expected = xl.gradient_x_input(model, x)
     for canonize in (True, False):
-        torch.testing.assert_close(xl.lrp(model, x, rules=R.Zero(), canonize=canonize), expected, rtol=1e-9,
-                                   atol=1e-15)
+        torch.testing.assert_close(
+            xl.lrp(model, x, rules=R.Zero(), canonize=canonize),
+            expected,
+            rtol=1e-9,
+            atol=1e-15,
+        )
 
 
 def test_resnet50_lrp0_equals_gradient_x_input():
     torch.manual_seed(0)
-    model = randomize_batch_norms(torchvision.models.resnet50(weights=None, num_classes=10))
-    x = images(n=1, size=16).float()  # float32 and 16 px: resnet50 in float64 is slow on a CPU
+    model = randomize_batch_norms(
+        torchvision.models.resnet50(weights=None, num_classes=10)
+    )
+    x = images(
+        n=1, size=16
+    ).float()  # float32 and 16 px: resnet50 in float64 is slow on a CPU
     expected = xl.gradient_x_input(model, x, 3)
-    torch.testing.assert_close(xl.lrp(model, x, 3, rules=R.Zero()), expected, rtol=0,
-                               atol=1e-5 * expected.abs().max().item())
+    torch.testing.assert_close(
+        xl.lrp(model, x, 3, rules=R.Zero()),
+        expected,
+        rtol=0,
+        atol=1e-5 * expected.abs().max().item(),
+    )
 
 
 def test_vgg16_runs_the_tutorial_composite():
     torch.manual_seed(0)
-    model, x = torchvision.models.vgg16(weights=None, num_classes=10).eval(), images().float()
+    model, x = (
+        torchvision.models.vgg16(weights=None, num_classes=10).eval(),
+        images().float(),
+    )
     relevance = xl.lrp(model, x, 1, rules=R.layered(model, first=R.ZBox(0.0, 1.0)))
-    assert relevance.shape == x.shape and relevance.dtype == torch.float32 and torch.isfinite(relevance).all()
+    assert (
+        relevance.shape == x.shape
+        and relevance.dtype == torch.float32
+        and torch.isfinite(relevance).all()
+    )
 
 
 def test_lrp0_equals_gradient_x_input_on_the_library_models():
     torch.manual_seed(0)
     x = images(n=3)
-    for model in (models.ResNet(classes=5), models.ResNet(classes=5, bn=False), models.CNN(classes=5),
-                  models.MLP(3 * 32 * 32, 5)):
+    for model in (
+        models.ResNet(classes=5),
+        models.ResNet(classes=5, bn=False),
+        models.CNN(classes=5),
+        models.MLP(3 * 32 * 32, 5),
+    ):
         model = randomize_batch_norms(model.double())
-        torch.testing.assert_close(xl.lrp(model, x, rules=R.Zero()), xl.gradient_x_input(model, x),
-                                   rtol=1e-9, atol=1e-15, msg=type(model).__name__)
-    text = models.TextClassifier(vocab_size=20).double().eval()  # Conv1d over time, max over time
+        torch.testing.assert_close(
+            xl.lrp(model, x, rules=R.Zero()),
+            xl.gradient_x_input(model, x),
+            rtol=1e-9,
+            atol=1e-15,
+            msg=type(model).__name__,
+        )
+    text = (
+        models.TextClassifier(vocab_size=20).double().eval()
+    )  # Conv1d over time, max over time
     embeddings = text.embed(torch.randint(1, 20, (3, 7)))
-    torch.testing.assert_close(xl.lrp(text, embeddings, rules=R.Zero()), xl.gradient_x_input(text, embeddings),
-                               rtol=1e-9, atol=1e-15)
+    torch.testing.assert_close(
+        xl.lrp(text, embeddings, rules=R.Zero()),
+        xl.gradient_x_input(text, embeddings),
+        rtol=1e-9,
+        atol=1e-15,
+    )
 
 
 class FunctionalBlock(nn.Module):
@@ -111,38 +157,69 @@ class FunctionalNet(nn.Module):
 
     def forward(self, x):
         out = self.block(F.relu(self.stem(x)))  # (N, 4, 8, 8)
-        pooled = [F.max_pool2d(out, 2).mean((2, 3)),  # (N, 4)
-                  torch.flatten(F.adaptive_avg_pool2d(out, 2), 1),  # (N, 16)
-                  out[:, :, ::2, ::2].amax((2, 3))]  # (N, 4)
+        pooled = [
+            F.max_pool2d(out, 2).mean((2, 3)),  # (N, 4)
+            torch.flatten(F.adaptive_avg_pool2d(out, 2), 1),  # (N, 16)
+            out[:, :, ::2, ::2].amax((2, 3)),
+        ]  # (N, 4)
         return self.head(torch.cat(pooled, 1))
 
 
 def test_lrp0_equals_gradient_x_input_with_arithmetic_between_modules():
     torch.manual_seed(0)
     model, x = randomize_batch_norms(FunctionalNet().double()), images(n=3, size=8)
-    torch.testing.assert_close(xl.lrp(model, x, rules=R.Zero()), xl.gradient_x_input(model, x), rtol=1e-9,
-                               atol=1e-15)
+    torch.testing.assert_close(
+        xl.lrp(model, x, rules=R.Zero()),
+        xl.gradient_x_input(model, x),
+        rtol=1e-9,
+        atol=1e-15,
+    )
 
 
 def test_shared_modules_and_inplace_relu():
     torch.manual_seed(0)
     relu, linear = nn.ReLU(inplace=True), nn.Linear(6, 6)
-    model = nn.Sequential(nn.Linear(6, 6), relu, linear, relu, linear, relu, nn.Linear(6, 2)).double()
+    model = nn.Sequential(
+        nn.Linear(6, 6), relu, linear, relu, linear, relu, nn.Linear(6, 2)
+    ).double()
     x = torch.randn(4, 6, dtype=torch.float64)
-    torch.testing.assert_close(xl.lrp(model, x, rules=R.Zero()), xl.gradient_x_input(model, x), rtol=1e-9,
-                               atol=1e-15)
+    torch.testing.assert_close(
+        xl.lrp(model, x, rules=R.Zero()),
+        xl.gradient_x_input(model, x),
+        rtol=1e-9,
+        atol=1e-15,
+    )
     x = images(size=16)
-    torch.testing.assert_close(xl.lrp(small_cnn(inplace=True).eval(), x, rules=R.Gamma()),
-                               xl.lrp(small_cnn().eval(), x, rules=R.Gamma()), rtol=0, atol=0)
+    torch.testing.assert_close(
+        xl.lrp(small_cnn(inplace=True).eval(), x, rules=R.Gamma()),
+        xl.lrp(small_cnn().eval(), x, rules=R.Gamma()),
+        rtol=0,
+        atol=0,
+    )
 
 
 def test_conv1d_dropout_and_scalar_output():
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Conv1d(2, 4, 3, padding=1), nn.ReLU(), nn.Dropout(0.5), nn.AvgPool1d(2), nn.Flatten(),
-                          nn.Linear(16, 1), nn.Flatten(0)).double().eval()  # (N, 2, 8) -> (N,)
+    model = (
+        nn.Sequential(
+            nn.Conv1d(2, 4, 3, padding=1),
+            nn.ReLU(),
+            nn.Dropout(0.5),
+            nn.AvgPool1d(2),
+            nn.Flatten(),
+            nn.Linear(16, 1),
+            nn.Flatten(0),
+        )
+        .double()
+        .eval()
+    )  # (N, 2, 8) -> (N,)
     x = torch.randn(3, 2, 8, dtype=torch.float64)
-    torch.testing.assert_close(xl.lrp(model, x, rules=R.Zero()), xl.gradient_x_input(model, x), rtol=1e-9,
-                               atol=1e-15)
+    torch.testing.assert_close(
+        xl.lrp(model, x, rules=R.Zero()),
+        xl.gradient_x_input(model, x),
+        rtol=1e-9,
+        atol=1e-15,
+    )
 
 
 # --------------------------------------------------------------------------- canonization
@@ -159,11 +236,20 @@ def merged(model: nn.Sequential) -> nn.Sequential:
         if isinstance(previous, nn.Linear):
             folded = nn.Linear(previous.in_features, previous.out_features)
         else:
-            folded = nn.Conv2d(previous.in_channels, previous.out_channels, previous.kernel_size, previous.stride,
-                               previous.padding)
-        scale = layer.weight / torch.sqrt(layer.running_var + layer.eps)  # per output channel
+            folded = nn.Conv2d(
+                previous.in_channels,
+                previous.out_channels,
+                previous.kernel_size,
+                previous.stride,
+                previous.padding,
+            )
+        scale = layer.weight / torch.sqrt(
+            layer.running_var + layer.eps
+        )  # per output channel
         with torch.no_grad():
-            folded.double().weight.copy_(previous.weight * scale.view(-1, *[1] * (previous.weight.dim() - 1)))
+            folded.double().weight.copy_(
+                previous.weight * scale.view(-1, *[1] * (previous.weight.dim() - 1))
+            )
             folded.bias.copy_((previous.bias - layer.running_mean) * scale + layer.bias)
         layers[-1] = folded
     return nn.Sequential(*layers).eval()
@@ -171,32 +257,60 @@ def merged(model: nn.Sequential) -> nn.Sequential:
 
 def bn_cnn():
     torch.manual_seed(0)
-    return randomize_batch_norms(nn.Sequential(
-        nn.Conv2d(3, 6, 3, padding=1), nn.BatchNorm2d(6), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(6, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.AdaptiveAvgPool2d(2), nn.Flatten(),
-        nn.Linear(32, 10), nn.BatchNorm1d(10), nn.ReLU(), nn.Linear(10, 4),
-    ).double())
+    return randomize_batch_norms(
+        nn.Sequential(
+            nn.Conv2d(3, 6, 3, padding=1),
+            nn.BatchNorm2d(6),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(6, 8, 3, padding=1),
+            nn.BatchNorm2d(8),
+            nn.ReLU(),
+            nn.AdaptiveAvgPool2d(2),
+            nn.Flatten(),
+            nn.Linear(32, 10),
+            nn.BatchNorm1d(10),
+            nn.ReLU(),
+            nn.Linear(10, 4),
+        ).double()
+    )
 
 
-@pytest.mark.parametrize("rules", [R.Gamma(0.5), R.ZPlus(), R.AlphaBeta(2, 1), R.Epsilon(0.1), R.Flat(), "layered"],
-                         ids=repr)
+@pytest.mark.parametrize(
+    "rules",
+    [R.Gamma(0.5), R.ZPlus(), R.AlphaBeta(2, 1), R.Epsilon(0.1), R.Flat(), "layered"],
+    ids=repr,
+)
 def test_batch_norm_canonization_equals_lrp_on_the_hand_merged_model(rules):
     model, x = bn_cnn(), images(n=3, size=16)
     hand = merged(model)
     torch.testing.assert_close(hand(x), model(x))
     ours = R.layered(model, first=R.ZBox(0.0, 1.0)) if rules == "layered" else rules
     theirs = R.layered(hand, first=R.ZBox(0.0, 1.0)) if rules == "layered" else rules
-    torch.testing.assert_close(xl.lrp(model, x, rules=ours), xl.lrp(hand, x, rules=theirs), rtol=1e-9, atol=1e-14)
-    if not isinstance(rules, R.Flat):  # (Flat passes relevance through a BatchNorm of its own unchanged)
+    torch.testing.assert_close(
+        xl.lrp(model, x, rules=ours),
+        xl.lrp(hand, x, rules=theirs),
+        rtol=1e-9,
+        atol=1e-14,
+    )
+    if not isinstance(
+        rules, R.Flat
+    ):  # (Flat passes relevance through a BatchNorm of its own unchanged)
         # explaining the BatchNorms as layers of their own is a different explanation
-        assert not torch.allclose(xl.lrp(model, x, rules=ours, canonize=False), xl.lrp(hand, x, rules=theirs))
+        assert not torch.allclose(
+            xl.lrp(model, x, rules=ours, canonize=False), xl.lrp(hand, x, rules=theirs)
+        )
 
 
 def test_batch_norm_whose_input_also_feeds_elsewhere_is_not_folded():
     class Fork(nn.Module):
         def __init__(self):
             super().__init__()
-            self.conv, self.bn, self.relu = nn.Conv2d(3, 3, 3, padding=1), nn.BatchNorm2d(3), nn.ReLU()
+            self.conv, self.bn, self.relu = (
+                nn.Conv2d(3, 3, 3, padding=1),
+                nn.BatchNorm2d(3),
+                nn.ReLU(),
+            )
             self.head = nn.Linear(3 * 8 * 8, 2)
 
         def forward(self, x):
@@ -205,8 +319,16 @@ def test_batch_norm_whose_input_also_feeds_elsewhere_is_not_folded():
 
     torch.manual_seed(0)
     model, x = randomize_batch_norms(Fork().double()), images(size=8)
-    torch.testing.assert_close(xl.lrp(model, x, rules=R.Gamma()), xl.lrp(model, x, rules=R.Gamma(), canonize=False))
-    torch.testing.assert_close(xl.lrp(model, x, rules=R.Zero()), xl.gradient_x_input(model, x), rtol=1e-9, atol=1e-15)
+    torch.testing.assert_close(
+        xl.lrp(model, x, rules=R.Gamma()),
+        xl.lrp(model, x, rules=R.Gamma(), canonize=False),
+    )
+    torch.testing.assert_close(
+        xl.lrp(model, x, rules=R.Zero()),
+        xl.gradient_x_input(model, x),
+        rtol=1e-9,
+        atol=1e-15,
+    )
 
 
 def test_resnet18_equals_zennit_resnet_canonizer():
@@ -217,10 +339,23 @@ def test_resnet18_equals_zennit_resnet_canonizer():
             m.eps = 0.0
     target = model(x).argmax(1)
     before = snapshot(model)
-    ours = xl.lrp(model, x, target, rules={nn.Conv2d: R.ZPlus(), nn.Linear: R.Epsilon(0.01)})
-    assert_untouched(model, before)  # BatchNorms folded only in the explanation, never in the model
-    theirs = zennit_lrp(model, x, target, [(Sum, zr.Norm(stabilizer=exact_division)), (nn.Conv2d, zr.ZPlus()),
-                                           (nn.Linear, zr.Epsilon(0.01))], canonizers=[ResNetCanonizer()])
+    ours = xl.lrp(
+        model, x, target, rules={nn.Conv2d: R.ZPlus(), nn.Linear: R.Epsilon(0.01)}
+    )
+    assert_untouched(
+        model, before
+    )  # BatchNorms folded only in the explanation, never in the model
+    theirs = zennit_lrp(
+        model,
+        x,
+        target,
+        [
+            (Sum, zr.Norm(stabilizer=exact_division)),
+            (nn.Conv2d, zr.ZPlus()),
+            (nn.Linear, zr.Epsilon(0.01)),
+        ],
+        canonizers=[ResNetCanonizer()],
+    )
     torch.testing.assert_close(ours, theirs, rtol=1e-9, atol=1e-15)
 
 
@@ -230,7 +365,12 @@ def test_residual_sum_splits_in_proportion():
     class TwoBranches(nn.Module):
         def __init__(self):
             super().__init__()
-            self.a, self.b, self.relu_a, self.relu_b = nn.Linear(2, 2), nn.Linear(2, 2), nn.ReLU(), nn.ReLU()
+            self.a, self.b, self.relu_a, self.relu_b = (
+                nn.Linear(2, 2),
+                nn.Linear(2, 2),
+                nn.ReLU(),
+                nn.ReLU(),
+            )
             self.out = nn.Linear(2, 1, bias=False)
 
         def forward(self, x):
@@ -241,10 +381,16 @@ def test_residual_sum_splits_in_proportion():
         model.a.weight.copy_(torch.eye(2)), model.a.bias.zero_()
         model.b.weight.copy_(3 * torch.eye(2)), model.b.bias.zero_()
         model.out.weight.fill_(1.0)
-    x = torch.tensor([[1.0, 2.0]], dtype=torch.float64)  # branches (1, 2) and (3, 6), f = 12
+    x = torch.tensor(
+        [[1.0, 2.0]], dtype=torch.float64
+    )  # branches (1, 2) and (3, 6), f = 12
     # Gamma on the output layer sees (4, 8) and hands out (4, 8); the sum splits 4 into 1 + 3
-    relevance = xl.lrp(model, x, 0, rules={"out": R.Gamma(1.0), "a": R.Zero(), "b": R.Zero()})
-    torch.testing.assert_close(relevance, torch.tensor([[4.0, 8.0]], dtype=torch.float64), rtol=1e-6, atol=0)
+    relevance = xl.lrp(
+        model, x, 0, rules={"out": R.Gamma(1.0), "a": R.Zero(), "b": R.Zero()}
+    )
+    torch.testing.assert_close(
+        relevance, torch.tensor([[4.0, 8.0]], dtype=torch.float64), rtol=1e-6, atol=0
+    )
 
 
 # --------------------------------------------------------------------------- the rules argument
@@ -256,16 +402,32 @@ def test_rules_given_as_rule_dict_or_function_agree():
     by_name = {"0": R.Gamma(0.25), "3": R.Gamma(0.25), "7": R.Epsilon(0.1)}
 
     def by_function(name, module):
-        return R.Gamma(0.25) if isinstance(module, nn.Conv2d) else R.Epsilon(0.1) if name == "7" else None
+        return (
+            R.Gamma(0.25)
+            if isinstance(module, nn.Conv2d)
+            else R.Epsilon(0.1)
+            if name == "7"
+            else None
+        )
 
     reference = xl.lrp(model, x, 2, rules=by_type)
-    for rules in (by_name, by_function, {"0": R.Gamma(0.25), nn.Conv2d: R.Gamma(0.25), nn.Linear: R.Epsilon(0.1)}):
-        torch.testing.assert_close(xl.lrp(model, x, 2, rules=rules), reference, rtol=0, atol=0)
+    for rules in (
+        by_name,
+        by_function,
+        {"0": R.Gamma(0.25), nn.Conv2d: R.Gamma(0.25), nn.Linear: R.Epsilon(0.1)},
+    ):
+        torch.testing.assert_close(
+            xl.lrp(model, x, 2, rules=rules), reference, rtol=0, atol=0
+        )
     # names before types; unnamed layers get the default Epsilon(1e-6)
     mixed = xl.lrp(model, x, 2, rules={"3": R.Zero(), nn.Conv2d: R.Gamma(0.25)})
-    explicit = xl.lrp(model, x, 2, rules={"0": R.Gamma(0.25), "3": R.Zero(), "7": R.Epsilon(1e-6)})
+    explicit = xl.lrp(
+        model, x, 2, rules={"0": R.Gamma(0.25), "3": R.Zero(), "7": R.Epsilon(1e-6)}
+    )
     torch.testing.assert_close(mixed, explicit, rtol=0, atol=0)
-    torch.testing.assert_close(xl.lrp(model, x, 2), xl.lrp(model, x, 2, rules=R.Epsilon(1e-6)), rtol=0, atol=0)
+    torch.testing.assert_close(
+        xl.lrp(model, x, 2), xl.lrp(model, x, 2, rules=R.Epsilon(1e-6)), rtol=0, atol=0
+    )
 
 
 def test_lrp_is_registered_and_independent_of_the_batch():
@@ -273,9 +435,11 @@ def test_lrp_is_registered_and_independent_of_the_batch():
     assert xl.METHODS["lrp"] is xl.lrp
     rules = R.layered(model, first=R.ZBox(0.0, 1.0))
     together = xl.lrp(model, x, [0, 1, 2, 3], rules=rules)
-    alone = torch.cat([xl.lrp(model, x[i:i + 1], i, rules=rules) for i in range(4)])
+    alone = torch.cat([xl.lrp(model, x[i : i + 1], i, rules=rules) for i in range(4)])
     torch.testing.assert_close(together, alone, rtol=1e-12, atol=1e-15)
-    assert torch.equal(xl.lrp(model, x, rules=rules), xl.lrp(model, x, model(x).argmax(1), rules=rules))
+    assert torch.equal(
+        xl.lrp(model, x, rules=rules), xl.lrp(model, x, model(x).argmax(1), rules=rules)
+    )
 
 
 # --------------------------------------------------------------------------- errors and state
@@ -297,7 +461,9 @@ class StaleInPlace(nn.Module):
 
     def forward(self, x):
         out = self.a(x)
-        out.add_(self.b(x))  # the result is not bound to a name: LRP must not silently use the old out
+        out.add_(
+            self.b(x)
+        )  # the result is not bound to a name: LRP must not silently use the old out
         return out
 
 
@@ -312,24 +478,60 @@ class TrainingBatchNorm(nn.Module):
 
 ERRORS = [
     (lambda: nn.Sequential(nn.Linear(4, 3), nn.Softmax(dim=1)), {}, r"'1' \(Softmax\)"),
-    (lambda: nn.Sequential(nn.Linear(4, 3), nn.Tanh(), nn.Linear(3, 2)), {}, r"'1' \(Tanh\)"),
+    (
+        lambda: nn.Sequential(nn.Linear(4, 3), nn.Tanh(), nn.Linear(3, 2)),
+        {},
+        r"'1' \(Tanh\)",
+    ),
     (lambda: Gated(), {}, r"sigmoid in the forward of the model \(Gated\)"),
     (lambda: StaleInPlace(), {}, "in place"),
-    (lambda: TrainingBatchNorm().train(), {}, r"'bn' \(BatchNorm1d\) is not: call model.eval"),
+    (
+        lambda: TrainingBatchNorm().train(),
+        {},
+        r"'bn' \(BatchNorm1d\) is not: call model.eval",
+    ),
     (lambda: relu_mlp(d_in=4), {"rules": {"9": R.Zero()}}, "no submodule named '9'"),
     (lambda: relu_mlp(d_in=4), {"rules": {"1": R.Zero()}}, "ReLU, which takes no rule"),
     (lambda: relu_mlp(d_in=4), {"rules": {3: R.Zero()}}, "keys of rules"),
-    (lambda: relu_mlp(d_in=4), {"rules": {nn.Linear: "gamma"}}, "must be an xl.rules.Rule"),
-    (lambda: relu_mlp(d_in=4), {"rules": lambda name, module: 0.25}, "rules function returned 0.25"),
+    (
+        lambda: relu_mlp(d_in=4),
+        {"rules": {nn.Linear: "gamma"}},
+        "must be an xl.rules.Rule",
+    ),
+    (
+        lambda: relu_mlp(d_in=4),
+        {"rules": lambda name, module: 0.25},
+        "rules function returned 0.25",
+    ),
     (lambda: relu_mlp(d_in=4), {"rules": "epsilon"}, "rules must be None"),
     (lambda: relu_mlp(d_in=4), {"canonize": "yes"}, "canonize must be"),
-    (lambda: relu_mlp(d_in=4), {"rules": {"0": R.ZBox(torch.zeros(5), 1.0)}}, "does not broadcast"),
+    (
+        lambda: relu_mlp(d_in=4),
+        {"rules": {"0": R.ZBox(torch.zeros(5), 1.0)}},
+        "does not broadcast",
+    ),
 ]
 
 
-@pytest.mark.parametrize("make, options, message", ERRORS, ids=[
-    "softmax", "tanh", "gating", "stale_in_place", "batch_norm_training", "unknown_name", "rule_for_relu", "bad_key",
-    "bad_rule", "bad_function", "bad_rules", "bad_canonize", "zbox_shape"])
+@pytest.mark.parametrize(
+    "make, options, message",
+    ERRORS,
+    ids=[
+        "softmax",
+        "tanh",
+        "gating",
+        "stale_in_place",
+        "batch_norm_training",
+        "unknown_name",
+        "rule_for_relu",
+        "bad_key",
+        "bad_rule",
+        "bad_function",
+        "bad_rules",
+        "bad_canonize",
+        "zbox_shape",
+    ],
+)
 def test_errors_name_the_problem_and_leave_the_model_untouched(make, options, message):
     torch.manual_seed(0)
     model = make().double()

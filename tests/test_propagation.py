@@ -6,21 +6,39 @@ import copy
 import numpy as np
 import pytest
 import torch
-from captum.attr import Deconvolution, GuidedBackprop, GuidedGradCam, LayerAttribution, LayerGradCam
+from captum.attr import (
+    Deconvolution,
+    GuidedBackprop,
+    GuidedGradCam,
+    LayerAttribution,
+    LayerGradCam,
+)
 from pytorch_grad_cam import GradCAM
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from torch import nn
 
 import xai_lib as xl
-from tests.helpers import assert_untouched, hook_count, requires_cuda, small_cnn, snapshot, torchvision_model
+from tests.helpers import (
+    assert_untouched,
+    hook_count,
+    requires_cuda,
+    small_cnn,
+    snapshot,
+    torchvision_model,
+)
 
-RELU_METHODS = {"deconvnet": (xl.deconvnet, Deconvolution), "guided_backprop": (xl.guided_backprop, GuidedBackprop)}
+RELU_METHODS = {
+    "deconvnet": (xl.deconvnet, Deconvolution),
+    "guided_backprop": (xl.guided_backprop, GuidedBackprop),
+}
 
 
 @pytest.fixture
 def cnn_and_images():
     model = small_cnn().eval()
-    x = torch.randn(3, 3, 16, 16, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    x = torch.randn(
+        3, 3, 16, 16, dtype=torch.float64, generator=torch.Generator().manual_seed(1)
+    )
     return model, x
 
 
@@ -35,7 +53,10 @@ class ReLUNet(nn.Module):
     def __init__(self, relus: str) -> None:
         super().__init__()
         torch.manual_seed(0)
-        self.conv1, self.conv2 = nn.Conv2d(3, 6, 3, padding=1), nn.Conv2d(6, 6, 3, padding=1)
+        self.conv1, self.conv2 = (
+            nn.Conv2d(3, 6, 3, padding=1),
+            nn.Conv2d(6, 6, 3, padding=1),
+        )
         self.fc1, self.fc2 = nn.Linear(6 * 4 * 4, 12), nn.Linear(12, 4)
         self.style = relus
         inplace = relus in ("inplace", "shared_inplace", "side_effect")
@@ -76,20 +97,38 @@ def test_modified_relu_analytic_one_hidden_layer():
     active = (x @ w1.T + b1 > 0).double()  # (N, hidden)
     positive = w2.clamp_min(0)  # (hidden,)
     # Deconvnet ignores the forward pass: the same map for every input
-    torch.testing.assert_close(xl.deconvnet(model, x, 1), (positive @ w1).expand(4, -1).detach(), rtol=0, atol=1e-12)
-    torch.testing.assert_close(xl.guided_backprop(model, x, 1), ((active * positive) @ w1).detach(), rtol=0, atol=1e-12)
-    torch.testing.assert_close(xl.saliency(model, x, 1), ((active * w2) @ w1).detach(), rtol=0, atol=1e-12)
+    torch.testing.assert_close(
+        xl.deconvnet(model, x, 1),
+        (positive @ w1).expand(4, -1).detach(),
+        rtol=0,
+        atol=1e-12,
+    )
+    torch.testing.assert_close(
+        xl.guided_backprop(model, x, 1),
+        ((active * positive) @ w1).detach(),
+        rtol=0,
+        atol=1e-12,
+    )
+    torch.testing.assert_close(
+        xl.saliency(model, x, 1), ((active * w2) @ w1).detach(), rtol=0, atol=1e-12
+    )
 
 
 @pytest.mark.parametrize("name", RELU_METHODS)
-@pytest.mark.parametrize("relus", ["inplace", "shared", "shared_inplace", "side_effect"])
+@pytest.mark.parametrize(
+    "relus", ["inplace", "shared", "shared_inplace", "side_effect"]
+)
 def test_inplace_and_reused_relu_give_the_plain_result(name, relus):
     method = RELU_METHODS[name][0]
     plain, variant = ReLUNet("separate"), ReLUNet(relus)
-    x = torch.randn(3, 3, 8, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    x = torch.randn(
+        3, 3, 8, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(0)
+    )
     torch.testing.assert_close(variant(x), plain(x))
     before = snapshot(variant)
-    torch.testing.assert_close(method(variant, x, 2), method(plain, x, 2), rtol=0, atol=1e-12)
+    torch.testing.assert_close(
+        method(variant, x, 2), method(plain, x, 2), rtol=0, atol=1e-12
+    )
     assert_untouched(variant, before)
     assert not torch.equal(method(plain, x, 2), xl.saliency(plain, x, 2))
 
@@ -102,11 +141,15 @@ def resnet_float64():
 @pytest.mark.parametrize("name", RELU_METHODS)
 def test_modified_relu_on_resnet_equals_captum(name, resnet_float64):
     """torchvision's ResNet: in-place ReLUs, one module used twice per block, BatchNorm, skips."""
-    x = torch.randn(2, 3, 32, 32, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    x = torch.randn(
+        2, 3, 32, 32, dtype=torch.float64, generator=torch.Generator().manual_seed(0)
+    )
     ours, theirs = RELU_METHODS[name]
     with pytest.warns(UserWarning):
         expected = theirs(resnet_float64).attribute(x, target=3)
-    torch.testing.assert_close(ours(resnet_float64, x, 3), expected, rtol=1e-9, atol=1e-12)
+    torch.testing.assert_close(
+        ours(resnet_float64, x, 3), expected, rtol=1e-9, atol=1e-12
+    )
 
 
 @pytest.mark.parametrize("name", RELU_METHODS)
@@ -131,21 +174,34 @@ def test_grad_cam_equals_captum(cnn_and_images):
     model, x = cnn_and_images
     target = torch.tensor([1, 0, 4])
     # default layer: the last Conv2d
-    torch.testing.assert_close(xl.grad_cam(model, x, target), captum_grad_cam(model, model[3], x, target, (16, 16)),
-                               rtol=0, atol=1e-12)
+    torch.testing.assert_close(
+        xl.grad_cam(model, x, target),
+        captum_grad_cam(model, model[3], x, target, (16, 16)),
+        rtol=0,
+        atol=1e-12,
+    )
     low = xl.grad_cam(model, x, target, layer="0", upsample=False)
     assert low.shape == (3, 1, 16, 16)
-    torch.testing.assert_close(low, captum_grad_cam(model, model[0], x, target), rtol=0, atol=1e-12)
+    torch.testing.assert_close(
+        low, captum_grad_cam(model, model[0], x, target), rtol=0, atol=1e-12
+    )
     pooled = xl.grad_cam(model, x, target, layer=model[2], upsample=False)
     assert pooled.shape == (3, 1, 8, 8)
-    torch.testing.assert_close(pooled, captum_grad_cam(model, model[2], x, target), rtol=0, atol=1e-12)
+    torch.testing.assert_close(
+        pooled, captum_grad_cam(model, model[2], x, target), rtol=0, atol=1e-12
+    )
 
 
 def test_grad_cam_on_resnet_equals_captum(resnet_float64):
-    x = torch.randn(1, 3, 64, 64, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
-    torch.testing.assert_close(xl.grad_cam(resnet_float64, x, 5, layer="layer3"),
-                               captum_grad_cam(resnet_float64, resnet_float64.layer3, x, 5, (64, 64)),
-                               rtol=1e-9, atol=1e-12)
+    x = torch.randn(
+        1, 3, 64, 64, dtype=torch.float64, generator=torch.Generator().manual_seed(0)
+    )
+    torch.testing.assert_close(
+        xl.grad_cam(resnet_float64, x, 5, layer="layer3"),
+        captum_grad_cam(resnet_float64, resnet_float64.layer3, x, 5, (64, 64)),
+        rtol=1e-9,
+        atol=1e-12,
+    )
 
 
 def test_grad_cam_equals_pytorch_grad_cam_after_its_normalization(cnn_and_images):
@@ -153,7 +209,9 @@ def test_grad_cam_equals_pytorch_grad_cam_after_its_normalization(cnn_and_images
     centres, float32): the same as ours up to that min-max scaling."""
     model, x = cnn_and_images
     with GradCAM(model=model, target_layers=[model[3]]) as cam:
-        theirs = cam(input_tensor=x, targets=[ClassifierOutputTarget(c) for c in (1, 0, 4)])  # (N, H, W)
+        theirs = cam(
+            input_tensor=x, targets=[ClassifierOutputTarget(c) for c in (1, 0, 4)]
+        )  # (N, H, W)
     ours = xl.grad_cam(model, x, [1, 0, 4])[:, 0].numpy()
     low = ours.min(axis=(1, 2), keepdims=True)
     high = ours.max(axis=(1, 2), keepdims=True)
@@ -161,10 +219,19 @@ def test_grad_cam_equals_pytorch_grad_cam_after_its_normalization(cnn_and_images
 
 
 def test_grad_cam_with_inplace_relu_after_the_layer():
-    x = torch.randn(2, 3, 16, 16, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    x = torch.randn(
+        2, 3, 16, 16, dtype=torch.float64, generator=torch.Generator().manual_seed(0)
+    )
     plain, inplace = small_cnn().eval(), small_cnn(inplace=True).eval()
-    torch.testing.assert_close(xl.grad_cam(inplace, x, 1), xl.grad_cam(plain, x, 1), rtol=0, atol=1e-12)
-    torch.testing.assert_close(xl.guided_grad_cam(inplace, x, 1), xl.guided_grad_cam(plain, x, 1), rtol=0, atol=1e-12)
+    torch.testing.assert_close(
+        xl.grad_cam(inplace, x, 1), xl.grad_cam(plain, x, 1), rtol=0, atol=1e-12
+    )
+    torch.testing.assert_close(
+        xl.guided_grad_cam(inplace, x, 1),
+        xl.guided_grad_cam(plain, x, 1),
+        rtol=0,
+        atol=1e-12,
+    )
 
 
 def test_grad_cam_needs_no_parameter_gradients(cnn_and_images):
@@ -180,9 +247,15 @@ def test_guided_grad_cam_equals_captum(cnn_and_images):
     model, x = cnn_and_images
     target = torch.tensor([2, 2, 0])
     with pytest.warns(UserWarning):
-        expected = GuidedGradCam(model, model[3]).attribute(x, target=target, interpolate_mode="bilinear")
-    torch.testing.assert_close(xl.guided_grad_cam(model, x, target), expected, rtol=0, atol=1e-12)
-    torch.testing.assert_close(xl.guided_grad_cam(model, x, target, layer="3"), expected, rtol=0, atol=1e-12)
+        expected = GuidedGradCam(model, model[3]).attribute(
+            x, target=target, interpolate_mode="bilinear"
+        )
+    torch.testing.assert_close(
+        xl.guided_grad_cam(model, x, target), expected, rtol=0, atol=1e-12
+    )
+    torch.testing.assert_close(
+        xl.guided_grad_cam(model, x, target, layer="3"), expected, rtol=0, atol=1e-12
+    )
 
 
 class TwiceConv(nn.Module):
@@ -195,17 +268,34 @@ class TwiceConv(nn.Module):
         return self.head(self.conv(torch.relu(self.conv(x))).mean(dim=(2, 3)))
 
 
-@pytest.mark.parametrize("model_factory, options, message", [
-    (lambda: small_cnn(), {"layer": "features.9"}, "no submodule named 'features.9'; valid names include"),
-    (lambda: small_cnn(), {"layer": nn.Conv2d(3, 8, 3)}, "not a submodule"),
-    (lambda: small_cnn(), {"layer": 3}, "module or its dotted name"),
-    (lambda: small_cnn(), {"layer": "6"}, r"\(N, C, h, w\).*Flatten gives \(3, 32\)"),
-    (lambda: small_cnn(), {"layer": "7"}, r"\(N, C, h, w\)"),
-    (lambda: small_cnn(), {"upsample": "yes"}, "upsample"),
-    (lambda: nn.Sequential(nn.Flatten(), nn.Linear(768, 2)).double(), {}, "no nn.Conv2d"),
-    (lambda: TwiceConv().double(), {}, "ran 2 times"),
-])
-def test_grad_cam_errors_leave_no_hooks(model_factory, options, message, cnn_and_images):
+@pytest.mark.parametrize(
+    "model_factory, options, message",
+    [
+        (
+            lambda: small_cnn(),
+            {"layer": "features.9"},
+            "no submodule named 'features.9'; valid names include",
+        ),
+        (lambda: small_cnn(), {"layer": nn.Conv2d(3, 8, 3)}, "not a submodule"),
+        (lambda: small_cnn(), {"layer": 3}, "module or its dotted name"),
+        (
+            lambda: small_cnn(),
+            {"layer": "6"},
+            r"\(N, C, h, w\).*Flatten gives \(3, 32\)",
+        ),
+        (lambda: small_cnn(), {"layer": "7"}, r"\(N, C, h, w\)"),
+        (lambda: small_cnn(), {"upsample": "yes"}, "upsample"),
+        (
+            lambda: nn.Sequential(nn.Flatten(), nn.Linear(768, 2)).double(),
+            {},
+            "no nn.Conv2d",
+        ),
+        (lambda: TwiceConv().double(), {}, "ran 2 times"),
+    ],
+)
+def test_grad_cam_errors_leave_no_hooks(
+    model_factory, options, message, cnn_and_images
+):
     model, x = model_factory(), cnn_and_images[1]
     before = snapshot(model)
     with pytest.raises(ValueError, match=message):
@@ -233,7 +323,9 @@ class FailsAfterReLU(nn.Module):
         raise RuntimeError("broken model")
 
 
-@pytest.mark.parametrize("name", ["deconvnet", "guided_backprop", "grad_cam", "guided_grad_cam"])
+@pytest.mark.parametrize(
+    "name", ["deconvnet", "guided_backprop", "grad_cam", "guided_grad_cam"]
+)
 def test_no_hooks_left_after_an_exception_in_the_model(name):
     model = FailsAfterReLU().double()
     before = snapshot(model)
@@ -243,12 +335,16 @@ def test_no_hooks_left_after_an_exception_in_the_model(name):
     assert_untouched(model, before)
 
 
-@pytest.mark.parametrize("name", ["deconvnet", "guided_backprop", "grad_cam", "guided_grad_cam"])
+@pytest.mark.parametrize(
+    "name", ["deconvnet", "guided_backprop", "grad_cam", "guided_grad_cam"]
+)
 def test_model_and_input_untouched_and_no_grad_ok(name, cnn_and_images):
     model, x = cnn_and_images
     model.train()
     model[0].weight.requires_grad_(False)
-    model.register_forward_hook(lambda module, args, output: None)  # the user's own hooks stay
+    model.register_forward_hook(
+        lambda module, args, output: None
+    )  # the user's own hooks stay
     before, x_before = snapshot(model), x.clone()
     with torch.no_grad():
         a = xl.METHODS[name](model, x, 1)
@@ -269,13 +365,23 @@ def test_torchvision_models(architecture):
     for name in ("deconvnet", "guided_backprop", "guided_grad_cam"):
         a = xl.METHODS[name](model, x)
         assert a.shape == x.shape and torch.isfinite(a).all() and a.abs().sum() > 0
-    cam = xl.grad_cam(model, x, layer="features.8" if architecture == "vgg11" else "layer2")
-    assert cam.shape == (2, 1, 32, 32) and torch.isfinite(cam).all() and (cam >= 0).all()
+    cam = xl.grad_cam(
+        model, x, layer="features.8" if architecture == "vgg11" else "layer2"
+    )
+    assert (
+        cam.shape == (2, 1, 32, 32) and torch.isfinite(cam).all() and (cam >= 0).all()
+    )
     assert_untouched(model, before)
 
 
-@pytest.mark.parametrize("model_factory", [lambda: xl.models.CNN(), lambda: xl.models.ResNet(),
-                                           lambda: xl.models.ResNet(bn=False, skip=False)])
+@pytest.mark.parametrize(
+    "model_factory",
+    [
+        lambda: xl.models.CNN(),
+        lambda: xl.models.ResNet(),
+        lambda: xl.models.ResNet(bn=False, skip=False),
+    ],
+)
 def test_project_models(model_factory):
     torch.manual_seed(0)
     model = model_factory().eval()
@@ -284,11 +390,15 @@ def test_project_models(model_factory):
         a = xl.METHODS[name](model, x)
         assert a.shape == x.shape and torch.isfinite(a).all() and a.abs().sum() > 0
     cam = xl.grad_cam(model, x)
-    assert cam.shape == (2, 1, 32, 32) and torch.isfinite(cam).all() and (cam >= 0).all()
+    assert (
+        cam.shape == (2, 1, 32, 32) and torch.isfinite(cam).all() and (cam >= 0).all()
+    )
 
 
 @requires_cuda
-@pytest.mark.parametrize("name", ["deconvnet", "guided_backprop", "grad_cam", "guided_grad_cam"])
+@pytest.mark.parametrize(
+    "name", ["deconvnet", "guided_backprop", "grad_cam", "guided_grad_cam"]
+)
 def test_cuda_matches_cpu(name, cnn_and_images):
     model, x = cnn_and_images
     cpu = xl.METHODS[name](model, x, 1)

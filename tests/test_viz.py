@@ -17,7 +17,9 @@ def test_aggregations_on_a_known_tensor():
     assert xl.aggregate(a, "sum").flatten().tolist() == [0.0, 0.0]
     assert xl.aggregate(a, "max_abs").flatten().tolist() == [3.0, 2.0]
     assert xl.aggregate(a, "abs_sum").flatten().tolist() == [6.0, 4.0]
-    torch.testing.assert_close(xl.aggregate(a, "l2").flatten(), torch.tensor([14.0, 8.0]).sqrt())
+    torch.testing.assert_close(
+        xl.aggregate(a, "l2").flatten(), torch.tensor([14.0, 8.0]).sqrt()
+    )
     assert xl.aggregate(a, "sum").shape == (1, 1, 1, 2)
 
 

@@ -16,7 +16,12 @@ import yaml
 
 import xai_lib as xl
 from xai_lib._core import progress
-from xai_lib.widgets import BOOK_BUILD_ENV, MAX_COMBINATIONS, WIDGET_VIEW_MIMETYPE, Explorer
+from xai_lib.widgets import (
+    BOOK_BUILD_ENV,
+    MAX_COMBINATIONS,
+    WIDGET_VIEW_MIMETYPE,
+    Explorer,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,11 +51,18 @@ def static_data(page: str) -> dict:
 def test_static_page_draws_each_choice_once_and_closes_figures():
     drawing = Drawing()
     page = xl.widgets.explorer(drawing, CONTROLS, title="T").static_html()
-    assert sorted(drawing.calls) == sorted((m, s) for m in CONTROLS["method"] for s in CONTROLS["sigma"])
+    assert sorted(drawing.calls) == sorted(
+        (m, s) for m in CONTROLS["method"] for s in CONTROLS["sigma"]
+    )
     assert plt.get_fignums() == []
     assert page.count("<img") == 1 and page.count("<script>") == 1
-    assert re.search(r'<select data-control="0"[^>]*>.*saliency.*integrated_gradients.*</select>', page)
-    assert re.search(r'<input type="range" data-control="1" min="0" max="2" step="1" value="0"', page)
+    assert re.search(
+        r'<select data-control="0"[^>]*>.*saliency.*integrated_gradients.*</select>',
+        page,
+    )
+    assert re.search(
+        r'<input type="range" data-control="1" min="0" max="2" step="1" value="0"', page
+    )
     assert 'alt="method=saliency, sigma=0"' in page
 
 
@@ -91,8 +103,14 @@ def test_label_value_pairs_and_escaping():
         seen.append((image, name))
         return plt.figure(figsize=(1, 1))
 
-    page = Explorer(draw, {"image": [("first <b>", 10), ("second", 20)], "name": ["a&b"]}, static=True).static_html()
-    markup = page.split("<script>")[0]  # the script sets labels as textContent: no markup there
+    page = Explorer(
+        draw,
+        {"image": [("first <b>", 10), ("second", 20)], "name": ["a&b"]},
+        static=True,
+    ).static_html()
+    markup = page.split("<script>")[
+        0
+    ]  # the script sets labels as textContent: no markup there
     assert "first &lt;b&gt;" in markup and "first <b>" not in markup
     assert "a&amp;b" in markup
     assert sorted(seen) == [(10, "a&b"), (20, "a&b")]
@@ -100,13 +118,18 @@ def test_label_value_pairs_and_escaping():
 
 
 def test_numpy_values_and_ranges_are_numbers():
-    explorer = Explorer(lambda sigma, k: plt.figure(figsize=(1, 1)), {"sigma": np.linspace(0, 1, 3), "k": range(2)})
+    explorer = Explorer(
+        lambda sigma, k: plt.figure(figsize=(1, 1)),
+        {"sigma": np.linspace(0, 1, 3), "k": range(2)},
+    )
     assert [c.labels for c in explorer.controls] == [["0", "0.5", "1"], ["0", "1"]]
     assert all(c.numeric for c in explorer.controls)
 
 
 def test_script_data_cannot_close_its_script_element():
-    page = Explorer(lambda name: plt.figure(figsize=(1, 1)), {"name": ["</script><script>alert(1)"]}).static_html()
+    page = Explorer(
+        lambda name: plt.figure(figsize=(1, 1)), {"name": ["</script><script>alert(1)"]}
+    ).static_html()
     script = page.split("<script>", 1)[1]
     assert script.count("</script>") == 1
 
@@ -126,12 +149,18 @@ def test_live_widget_draws_lazily_and_follows_its_controls():
     drawing = Drawing()
     explorer = Explorer(drawing, CONTROLS, static=False, title="T")
     bundle = explorer._repr_mimebundle_()
-    assert set(bundle) == {"text/plain", WIDGET_VIEW_MIMETYPE} and bundle[WIDGET_VIEW_MIMETYPE]["model_id"]
+    assert (
+        set(bundle) == {"text/plain", WIDGET_VIEW_MIMETYPE}
+        and bundle[WIDGET_VIEW_MIMETYPE]["model_id"]
+    )
     assert drawing.calls == [("saliency", 0.0)]  # nothing pre-drawn in a live kernel
     box = explorer.widget()
     _, controls, image, _ = box.children
     method, sigma = controls.children
-    assert type(method).__name__ == "Dropdown" and type(sigma).__name__ == "SelectionSlider"
+    assert (
+        type(method).__name__ == "Dropdown"
+        and type(sigma).__name__ == "SelectionSlider"
+    )
     assert image.value == explorer.png((0, 0))
     sigma.value = 2
     method.value = 1
@@ -142,28 +171,39 @@ def test_live_widget_draws_lazily_and_follows_its_controls():
     assert plt.get_fignums() == []
 
 
-@pytest.mark.parametrize("controls, message", [
-    ({}, "non-empty dict"),
-    ({"method": []}, "non-empty list"),
-    ({"method": "saliency"}, "non-empty list"),
-    ({"method": 3}, "non-empty list"),
-    ({"not a name": [1]}, "identifiers"),
-    ({"method": [("a", 1), ("a", 2)]}, "same label twice"),
-    ({"a": list(range(4)), "b": list(range(5)), "c": list(range(4))}, r"4 x 5 x 4 = 80 combinations"),
-])
+@pytest.mark.parametrize(
+    "controls, message",
+    [
+        ({}, "non-empty dict"),
+        ({"method": []}, "non-empty list"),
+        ({"method": "saliency"}, "non-empty list"),
+        ({"method": 3}, "non-empty list"),
+        ({"not a name": [1]}, "identifiers"),
+        ({"method": [("a", 1), ("a", 2)]}, "same label twice"),
+        (
+            {"a": list(range(4)), "b": list(range(5)), "c": list(range(4))},
+            r"4 x 5 x 4 = 80 combinations",
+        ),
+    ],
+)
 def test_bad_controls_raise(controls, message):
     with pytest.raises(ValueError, match=message):
         xl.widgets.explorer(Drawing(), controls)
 
 
 def test_the_cap_is_inclusive():
-    Explorer(lambda a, b: None, {"a": list(range(8)), "b": list(range(MAX_COMBINATIONS // 8))})
+    Explorer(
+        lambda a, b: None,
+        {"a": list(range(8)), "b": list(range(MAX_COMBINATIONS // 8))},
+    )
 
 
 def test_bad_render_or_options_raise():
     with pytest.raises(ValueError, match="render must be a function"):
         Explorer("draw", CONTROLS)
-    with pytest.raises(ValueError, match="must return a matplotlib Figure.*method=saliency"):
+    with pytest.raises(
+        ValueError, match="must return a matplotlib Figure.*method=saliency"
+    ):
         Explorer(lambda method, sigma: None, CONTROLS).static_html()
     with pytest.raises(ValueError, match="dpi"):
         Explorer(Drawing(), CONTROLS, dpi=0)
@@ -174,7 +214,9 @@ def test_bad_render_or_options_raise():
 def test_figure_is_closed_when_saving_fails():
     def draw(method):
         fig = plt.figure(figsize=(1, 1))
-        fig.text(0.5, 0.5, r"$\notacommand$")  # mathtext fails only when the figure is drawn
+        fig.text(
+            0.5, 0.5, r"$\notacommand$"
+        )  # mathtext fails only when the figure is drawn
         return fig
 
     with pytest.raises(ValueError):
@@ -188,7 +230,9 @@ def test_sphinx_extension_marks_the_build(monkeypatch):
     assert not progress(range(2), 2, "loop").disable
     assert xl.widgets.setup(app=None)["parallel_read_safe"]
     assert xl.widgets.in_book_build()
-    assert progress(range(2), 2, "loop").disable  # a notebook bar would be a dead widget in the page
+    assert progress(
+        range(2), 2, "loop"
+    ).disable  # a notebook bar would be a dead widget in the page
 
 
 def test_book_config_loads_the_extension_and_prefers_html_over_widget_views():
@@ -196,7 +240,9 @@ def test_book_config_loads_the_extension_and_prefers_html_over_widget_views():
 
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     assert "xai_lib.widgets" in config["sphinx"]["extra_extensions"]
-    overrides = [tuple(o) for o in config["sphinx"]["config"]["nb_mime_priority_overrides"]]
+    overrides = [
+        tuple(o) for o in config["sphinx"]["config"]["nb_mime_priority_overrides"]
+    ]
     for builder in ("html", "dirhtml", "singlehtml"):
         priority = get_mime_priority(builder, overrides)
         assert priority.index("text/html") < priority.index(WIDGET_VIEW_MIMETYPE)

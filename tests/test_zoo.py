@@ -44,30 +44,54 @@ def test_beta_grid_of_the_shapes_cnn():
     assert zoo.card("shapes_cnn")["beta"] == math.inf
     # one architecture, one seed and one recipe: only beta differs
     cards = [zoo.card(n) for n in grid]
-    assert len({(str(c["kwargs"]), c["seed"], c["epochs"], c["params"]) for c in cards}) == 1
+    assert (
+        len({(str(c["kwargs"]), c["seed"], c["epochs"], c["params"]) for c in cards})
+        == 1
+    )
 
 
 def test_resnet_ablations_with_relu_and_smooth_activations():
-    resnets = [zoo.card(n) for n in zoo.available(dataset="shapes", architecture="resnet")]
+    resnets = [
+        zoo.card(n) for n in zoo.available(dataset="shapes", architecture="resnet")
+    ]
     combos = {(c["bn"], c["skip"], math.isinf(c["beta"])) for c in resnets}
-    assert combos == {(bn, skip, relu) for bn in (True, False) for skip in (True, False) for relu in (True, False)}
+    assert combos == {
+        (bn, skip, relu)
+        for bn in (True, False)
+        for skip in (True, False)
+        for relu in (True, False)
+    }
 
 
 @pytest.mark.parametrize("name", zoo.available())
 def test_model_loads_offline_and_keeps_its_card(name, fresh_shapes, monkeypatch):
     forbid_network(monkeypatch)
     card = zoo.card(name)
-    for key in ("dataset", "architecture", "beta", "bn", "skip", "accuracy", "seed", "epochs", "params"):
+    for key in (
+        "dataset",
+        "architecture",
+        "beta",
+        "bn",
+        "skip",
+        "accuracy",
+        "seed",
+        "epochs",
+        "params",
+    ):
         assert key in card
     model = zoo.load(name)
     assert not any(m.training for m in model.modules())
-    assert all(p.device.type == "cpu" and p.dtype == torch.float32 for p in model.parameters())
+    assert all(
+        p.device.type == "cpu" and p.dtype == torch.float32 for p in model.parameters()
+    )
     assert sum(p.numel() for p in model.parameters()) == card["params"]
     assert model.beta == card["beta"]
     x, y = held_out(card, fresh_shapes)
     with torch.no_grad():
         accuracy = (model(x).argmax(1) == y).float().mean().item()
-    assert abs(accuracy - card["accuracy"]) <= TOLERANCE, f"{name}: {accuracy:.3f} vs card {card['accuracy']:.3f}"
+    assert abs(accuracy - card["accuracy"]) <= TOLERANCE, (
+        f"{name}: {accuracy:.3f} vs card {card['accuracy']:.3f}"
+    )
 
 
 def test_shapes_cnn_is_accurate():

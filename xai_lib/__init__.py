@@ -5,15 +5,23 @@ detached tensor on x's device and dtype, and leaves the model as it found it. ``
 maps each method's name to its function.
 """
 
-from . import activations, exercises, widgets
+from . import (
+    activations,
+    data,
+    exercises,
+    metrics,
+    models,
+    rules,
+    self_explaining,
+    shattered,
+    spectral,
+    text,
+    widgets,
+    zoo,
+)
 from ._core import METHODS
 from .aggregation import aggregate
 from .gradients import gradient_x_input, integrated_gradients, saliency, smoothgrad
-from . import rules
-from . import metrics, shattered, spectral
-from . import text
-from . import data, models, zoo
-from . import self_explaining
 from .lrp import lrp
 from .perturbation import occlusion, rise, rise_masks
 from .propagation import deconvnet, grad_cam, guided_backprop, guided_grad_cam

@@ -20,7 +20,8 @@ import difflib
 import functools
 import math
 import os
-from typing import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Callable
 
 import torch
 from torch import nn
@@ -43,7 +44,9 @@ def register(name: str):
 
     def decorate(fn):
         if name in METHODS:
-            raise ValueError(f"an attribution method named {name!r} is already registered")
+            raise ValueError(
+                f"an attribution method named {name!r} is already registered"
+            )
         METHODS[name] = fn
         return fn
 
@@ -56,7 +59,9 @@ def get_method(method) -> Callable[..., torch.Tensor]:
         return method
     if isinstance(method, str) and method in METHODS:
         return METHODS[method]
-    raise ValueError(f"unknown method {method!r}; known methods: {', '.join(sorted(METHODS))}")
+    raise ValueError(
+        f"unknown method {method!r}; known methods: {', '.join(sorted(METHODS))}"
+    )
 
 
 # --------------------------------------------------------------------------- validation
@@ -91,7 +96,9 @@ def check_image_batch(x, name: str = "x") -> torch.Tensor:
     """Like :func:`check_input`, for methods that need (N, C, H, W) images."""
     check_input(x, name)
     if x.dim() != 4:
-        raise ValueError(f"{name} must be an image batch (N, C, H, W), got shape {tuple(x.shape)}")
+        raise ValueError(
+            f"{name} must be an image batch (N, C, H, W), got shape {tuple(x.shape)}"
+        )
     return x
 
 
@@ -106,18 +113,27 @@ def check_batch_size(batch_size) -> int | None:
 
 
 def check_nonnegative(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < 0
+    ):
         raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
     return float(value)
 
 
 def check_choice(value, name: str, choices: Sequence[str]) -> str:
     if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+        raise ValueError(
+            f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}"
+        )
     return value
 
 
-def broadcast_baseline(baseline, x: torch.Tensor, name: str = "baseline") -> torch.Tensor:
+def broadcast_baseline(
+    baseline, x: torch.Tensor, name: str = "baseline"
+) -> torch.Tensor:
     """None (zeros), a number, or a tensor broadcastable to x -> a tensor shaped like x."""
     if baseline is None:
         return torch.zeros_like(x)
@@ -126,7 +142,9 @@ def broadcast_baseline(baseline, x: torch.Tensor, name: str = "baseline") -> tor
             raise ValueError(f"{name} must be finite, got {baseline!r}")
         return torch.full_like(x, float(baseline))
     if not isinstance(baseline, torch.Tensor):
-        raise ValueError(f"{name} must be None, a number or a tensor, got {type(baseline).__name__}")
+        raise ValueError(
+            f"{name} must be None, a number or a tensor, got {type(baseline).__name__}"
+        )
     if not baseline.is_floating_point() or not torch.isfinite(baseline).all():
         raise ValueError(f"{name} must be a finite floating-point tensor")
     try:
@@ -149,15 +167,25 @@ def as_target_tensor(target, n: int, device) -> torch.Tensor | None:
     if target is None:
         return None
     if isinstance(target, bool):
-        raise ValueError("target must be None, an int, a sequence of ints or a LongTensor, got a bool")
+        raise ValueError(
+            "target must be None, an int, a sequence of ints or a LongTensor, got a bool"
+        )
     if isinstance(target, int):
         t = torch.full((n,), target, dtype=torch.long)
     elif isinstance(target, torch.Tensor):
-        if target.is_floating_point() or target.is_complex() or target.dtype == torch.bool:
-            raise ValueError(f"target tensor must hold integer class indices, got dtype {target.dtype}")
+        if (
+            target.is_floating_point()
+            or target.is_complex()
+            or target.dtype == torch.bool
+        ):
+            raise ValueError(
+                f"target tensor must hold integer class indices, got dtype {target.dtype}"
+            )
         t = target.reshape(-1) if target.dim() <= 1 else None
         if t is None:
-            raise ValueError(f"target tensor must be 0- or 1-dimensional, got shape {tuple(target.shape)}")
+            raise ValueError(
+                f"target tensor must be 0- or 1-dimensional, got shape {tuple(target.shape)}"
+            )
         if t.numel() == 1:
             t = t.expand(n)
         t = t.long()
@@ -166,7 +194,9 @@ def as_target_tensor(target, n: int, device) -> torch.Tensor | None:
             raise ValueError(f"target sequence must hold ints, got {list(target)!r}")
         t = torch.tensor(list(target), dtype=torch.long)
     else:
-        raise ValueError(f"target must be None, an int, a sequence of ints or a LongTensor, got {target!r}")
+        raise ValueError(
+            f"target must be None, an int, a sequence of ints or a LongTensor, got {target!r}"
+        )
     if t.numel() != n:
         raise ValueError(f"target has {t.numel()} entries but x holds {n} samples")
     if (t < 0).any():
@@ -174,7 +204,9 @@ def as_target_tensor(target, n: int, device) -> torch.Tensor | None:
     return t.to(device)
 
 
-def select_outputs(output: torch.Tensor, target: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+def select_outputs(
+    output: torch.Tensor, target: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Pick f_target from the model output (N, K). None: the argmax per sample.
 
     Returns (selected (N,), target (N,)).
@@ -182,7 +214,9 @@ def select_outputs(output: torch.Tensor, target: torch.Tensor | None) -> tuple[t
     if output.dim() == 1:
         output = output[:, None]  # a scalar-output model: one "class"
     if output.dim() != 2:
-        raise ValueError(f"the model must return (N, classes) outputs, got shape {tuple(output.shape)}")
+        raise ValueError(
+            f"the model must return (N, classes) outputs, got shape {tuple(output.shape)}"
+        )
     if target is None:
         target = output.detach().argmax(dim=1)
     elif target.numel() and int(target.max()) >= output.shape[1]:
@@ -193,22 +227,35 @@ def select_outputs(output: torch.Tensor, target: torch.Tensor | None) -> tuple[t
     return output.gather(1, target[:, None])[:, 0], target
 
 
-def resolve_target(model: nn.Module, x: torch.Tensor, target, batch_size: int | None = None) -> torch.Tensor:
+def resolve_target(
+    model: nn.Module, x: torch.Tensor, target, batch_size: int | None = None
+) -> torch.Tensor:
     """The user's target -> validated LongTensor (N,); None means the model's argmax on x."""
     t = as_target_tensor(target, x.shape[0], x.device)
     return select_outputs(predict(model, x, batch_size), t)[1]
 
 
-def predict(model: nn.Module, x: torch.Tensor, batch_size: int | None = None) -> torch.Tensor:
+def predict(
+    model: nn.Module, x: torch.Tensor, batch_size: int | None = None
+) -> torch.Tensor:
     """The model's outputs on x without gradients, in chunks of at most batch_size samples."""
     with torch.no_grad():
-        return torch.cat([model(chunk) for chunk in x.split(batch_size or auto_batch_size(x[0].numel(), x.device))])
+        return torch.cat(
+            [
+                model(chunk)
+                for chunk in x.split(
+                    batch_size or auto_batch_size(x[0].numel(), x.device)
+                )
+            ]
+        )
 
 
 # --------------------------------------------------------------------------- gradients
 
 
-def gradient(model: nn.Module, x: torch.Tensor, target: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+def gradient(
+    model: nn.Module, x: torch.Tensor, target: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """d f_target(x) / d x for a batch, and f_target(x). Works inside torch.no_grad().
 
     Only the input gets a gradient (torch.autograd.grad), so parameters' .grad stay as they were.
@@ -225,11 +272,15 @@ def gradient(model: nn.Module, x: torch.Tensor, target: torch.Tensor | None) -> 
 
 def auto_batch_size(sample_numel: int, device="cpu") -> int:
     """How many samples of ``sample_numel`` elements go in one forward pass on ``device`` by default."""
-    budget = AUTO_BATCH_ELEMENTS.get(torch.device(device).type, AUTO_BATCH_ELEMENTS["cuda"])
+    budget = AUTO_BATCH_ELEMENTS.get(
+        torch.device(device).type, AUTO_BATCH_ELEMENTS["cuda"]
+    )
     return max(1, budget // max(1, sample_numel))
 
 
-def chunks(total: int, batch_size: int | None, sample_numel: int, device="cpu") -> Iterator[slice]:
+def chunks(
+    total: int, batch_size: int | None, sample_numel: int, device="cpu"
+) -> Iterator[slice]:
     """Slices that cover range(total) in pieces of at most batch_size (None: automatic for device)."""
     size = batch_size or auto_batch_size(sample_numel, device)
     for start in range(0, total, size):
@@ -251,7 +302,9 @@ def progress(iterable, total: int, desc: str):
 
     Off in the book build: in a notebook the bar is an ipywidget, dead in the static page.
     """
-    return tqdm(iterable, total=total, desc=desc, delay=2, leave=False, disable=in_book_build())
+    return tqdm(
+        iterable, total=total, desc=desc, delay=2, leave=False, disable=in_book_build()
+    )
 
 
 class NoiseDraws:
@@ -263,23 +316,33 @@ class NoiseDraws:
 
     def __init__(self, x: torch.Tensor, seed: int | None) -> None:
         self._x = x
-        self._generator = None if seed is None else torch.Generator(device=x.device).manual_seed(seed)
+        self._generator = (
+            None if seed is None else torch.Generator(device=x.device).manual_seed(seed)
+        )
         self._index, self._noise = -1, None
 
     def __call__(self, d: int) -> torch.Tensor:
         if d < self._index:
             raise RuntimeError("noise draws must be requested in increasing order")
         while self._index < d:
-            self._noise = torch.randn(self._x.shape, generator=self._generator, device=self._x.device,
-                                      dtype=self._x.dtype)
+            self._noise = torch.randn(
+                self._x.shape,
+                generator=self._generator,
+                device=self._x.device,
+                dtype=self._x.dtype,
+            )
             self._index += 1
         return self._noise
 
     def rows(self, part: slice) -> torch.Tensor:
         """The noise of copies part.start .. part.stop - 1: (Q, *F)."""
         n = self._x.shape[0]
-        return torch.cat([self(d)[max(part.start - d * n, 0):min(part.stop - d * n, n)]
-                          for d in range(part.start // n, (part.stop - 1) // n + 1)])
+        return torch.cat(
+            [
+                self(d)[max(part.start - d * n, 0) : min(part.stop - d * n, n)]
+                for d in range(part.start // n, (part.stop - 1) // n + 1)
+            ]
+        )
 
 
 # --------------------------------------------------------------------------- guards
@@ -293,15 +356,21 @@ def find_module(model: nn.Module, layer, name: str = "layer") -> nn.Module:
     if isinstance(layer, nn.Module):
         if any(m is layer for m in model.modules()):
             return layer
-        raise ValueError(f"{name} is a {type(layer).__name__} that is not a submodule of the model")
+        raise ValueError(
+            f"{name} is a {type(layer).__name__} that is not a submodule of the model"
+        )
     if not isinstance(layer, str):
-        raise ValueError(f"{name} must be a module or its dotted name, got {type(layer).__name__}")
+        raise ValueError(
+            f"{name} must be a module or its dotted name, got {type(layer).__name__}"
+        )
     modules = dict(model.named_modules())
     if layer in modules:
         return modules[layer]
     names = [n for n in modules if n]
     suggestions = difflib.get_close_matches(layer, names, n=5, cutoff=0.5) or names[:5]
-    raise ValueError(f"the model has no submodule named {layer!r}; valid names include: {', '.join(suggestions)}")
+    raise ValueError(
+        f"the model has no submodule named {layer!r}; valid names include: {', '.join(suggestions)}"
+    )
 
 
 class Hooks:
@@ -313,7 +382,7 @@ class Hooks:
     def __init__(self) -> None:
         self._handles: list = []
 
-    def __enter__(self) -> "Hooks":
+    def __enter__(self) -> Hooks:
         return self
 
     def __exit__(self, *exc) -> None:

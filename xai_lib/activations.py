@@ -22,8 +22,15 @@ _LINEAR_ABOVE = 36.0
 
 
 def _check_beta(beta) -> float:
-    if isinstance(beta, bool) or not isinstance(beta, (int, float)) or math.isnan(beta) or beta <= 0:
-        raise ValueError(f"beta must be a positive number (math.inf for ReLU), got {beta!r}")
+    if (
+        isinstance(beta, bool)
+        or not isinstance(beta, (int, float))
+        or math.isnan(beta)
+        or beta <= 0
+    ):
+        raise ValueError(
+            f"beta must be a positive number (math.inf for ReLU), got {beta!r}"
+        )
     return float(beta)
 
 
@@ -45,7 +52,9 @@ class SoftplusBeta(nn.Module):
 
 def activation(beta: float | None = None) -> nn.Module:
     """The activation module for a sharpness: nn.ReLU for None or math.inf, else SoftplusBeta."""
-    if beta is None or (isinstance(beta, (int, float)) and math.isinf(_check_beta(beta))):
+    if beta is None or (
+        isinstance(beta, (int, float)) and math.isinf(_check_beta(beta))
+    ):
         return nn.ReLU()
     return SoftplusBeta(beta)
 

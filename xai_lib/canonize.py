@@ -74,8 +74,10 @@ def attach(node, output: torch.Tensor, *inputs: torch.Tensor) -> torch.Tensor:
 def consume(t: torch.Tensor) -> None:
     """Note that a relevance-carrying tensor is read once more (lrp.py's BatchNorm folding counts uses)."""
     if getattr(t, "_lrp_retired", False):
-        raise ValueError("xl.lrp: a tensor changed in place (e.g. out.add_(x)) is read again; LRP computes in-place "
-                         "operations out of place, so write out = out + x instead")
+        raise ValueError(
+            "xl.lrp: a tensor changed in place (e.g. out.add_(x)) is read again; LRP computes in-place "
+            "operations out of place, so write out = out + x instead"
+        )
     source = getattr(t, "_lrp_source", None)
     if source is not None:
         source.uses += 1
@@ -110,11 +112,17 @@ class _Sum:
     """out = sum of scale_i * operand_i: each relevance-carrying operand gets its exact share."""
 
     def __init__(self, terms, out: torch.Tensor) -> None:
-        self.terms, self.out = terms, out  # terms: (scale, operand) for operands carrying relevance
+        self.terms, self.out = (
+            terms,
+            out,
+        )  # terms: (scale, operand) for operands carrying relevance
 
     def relevance(self, relevance):
         share = ratio(relevance, self.out, 0.0)
-        return tuple((scale * operand * share).sum_to_size(operand.shape) for scale, operand in self.terms)
+        return tuple(
+            (scale * operand * share).sum_to_size(operand.shape)
+            for scale, operand in self.terms
+        )
 
 
 def carries(value) -> bool:
@@ -126,23 +134,79 @@ def _detached(value):
 
 
 Tensor = torch.Tensor
-_OUT_OF_PLACE = {Tensor.add_: Tensor.add, Tensor.sub_: Tensor.sub, Tensor.mul_: Tensor.mul, Tensor.div_: Tensor.div,
-                 Tensor.relu_: Tensor.relu, torch.relu_: torch.relu}
+_OUT_OF_PLACE = {
+    Tensor.add_: Tensor.add,
+    Tensor.sub_: Tensor.sub,
+    Tensor.mul_: Tensor.mul,
+    Tensor.div_: Tensor.div,
+    Tensor.relu_: Tensor.relu,
+    torch.relu_: torch.relu,
+}
 _SUMS = {torch.add, Tensor.add, torch.sub, Tensor.sub, Tensor.__rsub__}
 _SCALINGS = {torch.mul, Tensor.mul, torch.div, Tensor.div, torch.neg, Tensor.neg}
 _RELUS = {F.relu, torch.relu, Tensor.relu}
-_POOLS = {torch.sum, Tensor.sum, torch.mean, Tensor.mean, F.avg_pool1d, F.avg_pool2d, F.avg_pool3d,
-          F.adaptive_avg_pool1d, F.adaptive_avg_pool2d, F.adaptive_avg_pool3d}
+_POOLS = {
+    torch.sum,
+    Tensor.sum,
+    torch.mean,
+    Tensor.mean,
+    F.avg_pool1d,
+    F.avg_pool2d,
+    F.avg_pool3d,
+    F.adaptive_avg_pool1d,
+    F.adaptive_avg_pool2d,
+    F.adaptive_avg_pool3d,
+}
 # re-arrangements and max selections: the gradient carries each output's relevance to its source
 _FOLLOW_GRADIENT = {
-    torch.flatten, Tensor.flatten, Tensor.unflatten, torch.reshape, Tensor.reshape, Tensor.reshape_as, Tensor.view,
-    Tensor.view_as, torch.squeeze, Tensor.squeeze, torch.unsqueeze, Tensor.unsqueeze, torch.permute, Tensor.permute,
-    torch.transpose, Tensor.transpose, torch.movedim, Tensor.movedim, Tensor.contiguous, torch.clone, Tensor.clone,
-    Tensor.to, Tensor.float, Tensor.double, Tensor.expand, Tensor.expand_as, torch.cat, torch.concat, torch.stack,
-    Tensor.__getitem__, torch.chunk, Tensor.chunk, torch.split, Tensor.split, torch.unbind, Tensor.unbind,
-    torch.narrow, Tensor.narrow,
-    torch.amax, Tensor.amax, torch.max, Tensor.max, F.max_pool1d, F.max_pool2d, F.max_pool3d,
-    F.adaptive_max_pool1d, F.adaptive_max_pool2d, F.adaptive_max_pool3d,
+    torch.flatten,
+    Tensor.flatten,
+    Tensor.unflatten,
+    torch.reshape,
+    Tensor.reshape,
+    Tensor.reshape_as,
+    Tensor.view,
+    Tensor.view_as,
+    torch.squeeze,
+    Tensor.squeeze,
+    torch.unsqueeze,
+    Tensor.unsqueeze,
+    torch.permute,
+    Tensor.permute,
+    torch.transpose,
+    Tensor.transpose,
+    torch.movedim,
+    Tensor.movedim,
+    Tensor.contiguous,
+    torch.clone,
+    Tensor.clone,
+    Tensor.to,
+    Tensor.float,
+    Tensor.double,
+    Tensor.expand,
+    Tensor.expand_as,
+    torch.cat,
+    torch.concat,
+    torch.stack,
+    Tensor.__getitem__,
+    torch.chunk,
+    Tensor.chunk,
+    torch.split,
+    Tensor.split,
+    torch.unbind,
+    Tensor.unbind,
+    torch.narrow,
+    Tensor.narrow,
+    torch.amax,
+    Tensor.amax,
+    torch.max,
+    Tensor.max,
+    F.max_pool1d,
+    F.max_pool2d,
+    F.max_pool3d,
+    F.adaptive_max_pool1d,
+    F.adaptive_max_pool2d,
+    F.adaptive_max_pool3d,
 }
 
 
@@ -153,17 +217,26 @@ def _sum(func, args, kwargs):
     if func is Tensor.__rsub__:
         terms = ((-1, first), (1, second))  # other - self
     else:
-        terms = ((1, first), (-alpha if func in (torch.sub, Tensor.sub) else alpha, second))
+        terms = (
+            (1, first),
+            (-alpha if func in (torch.sub, Tensor.sub) else alpha, second),
+        )
     out = func(_detached(first), _detached(second), **kwargs)
-    return attach(_Sum([t for t in terms if carries(t[1])], out), out, *(t[1] for t in terms if carries(t[1])))
+    return attach(
+        _Sum([t for t in terms if carries(t[1])], out),
+        out,
+        *(t[1] for t in terms if carries(t[1])),
+    )
 
 
 def _scaling(func, args, kwargs):
     """Scaling by a constant is a diagonal linear map without bias: LRP-0 passes relevance unchanged."""
     carried = [i for i, a in enumerate(args[:2]) if carries(a)]
     if carried != [0] and not (carried == [1] and func in (torch.mul, Tensor.mul)):
-        raise ValueError(f"xl.lrp can propagate relevance through {func.__name__} only with a constant: "
-                         "a product or quotient of two relevance-carrying tensors is not linear")
+        raise ValueError(
+            f"xl.lrp can propagate relevance through {func.__name__} only with a constant: "
+            "a product or quotient of two relevance-carrying tensors is not linear"
+        )
     x = args[carried[0]]
     out = func(*map(_detached, args), **kwargs)
     return attach(Pass(x.shape), out, x)
@@ -177,7 +250,9 @@ def _relu(func, args, kwargs):
 def _pool(func, args, kwargs):
     x = args[0]
     if not carries(x) or any(carries(t) for t in _tensors((args[1:], kwargs))):
-        raise ValueError(f"xl.lrp can propagate relevance through {func.__name__} of one tensor only")
+        raise ValueError(
+            f"xl.lrp can propagate relevance through {func.__name__} of one tensor only"
+        )
     x_in = x.detach().requires_grad_(True)
     out = func(x_in, *args[1:], **kwargs)
     return attach(Proportional(x_in, out), out, x)
@@ -231,9 +306,13 @@ class BetweenModules(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        if self.inside_leaf or not any(t.requires_grad for t in _tensors((args, kwargs))):
+        if self.inside_leaf or not any(
+            t.requires_grad for t in _tensors((args, kwargs))
+        ):
             return func(*args, **kwargs)
-        in_place = func in _OUT_OF_PLACE or (func is F.relu and kwargs.get("inplace", False))
+        in_place = func in _OUT_OF_PLACE or (
+            func is F.relu and kwargs.get("inplace", False)
+        )
         handler = _HANDLERS.get(_OUT_OF_PLACE.get(func, func))
         if handler is None:
             result = func(*args, **kwargs)
@@ -252,7 +331,9 @@ class BetweenModules(TorchFunctionMode):
         return result
 
     def _unsupported(self, func) -> ValueError:
-        where = f"the forward of {self.scope[-1]}" if self.scope else "the model's forward"
+        where = (
+            f"the forward of {self.scope[-1]}" if self.scope else "the model's forward"
+        )
         return ValueError(
             f"xl.lrp cannot propagate relevance through {_name(func)} in {where}: between modules LRP supports "
             "sums, scaling by constants, ReLU, pooling and reshaping; use modules for the rest"

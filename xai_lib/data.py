@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import torch
 from torch.nn import functional as F
@@ -60,11 +61,15 @@ class Photos(NamedTuple):
 # --------------------------------------------------------------------------- splits
 
 
-def train_test_split(n: int, test_fraction: float = TEST_FRACTION, seed: int = SPLIT_SEED):
+def train_test_split(
+    n: int, test_fraction: float = TEST_FRACTION, seed: int = SPLIT_SEED
+):
     """A fixed random split of range(n) -> (train indices, test indices), both sorted LongTensors."""
     check_positive_int(n, "n")
     if not isinstance(test_fraction, (int, float)) or not 0 < test_fraction < 1:
-        raise ValueError(f"test_fraction must be a number in (0, 1), got {test_fraction!r}")
+        raise ValueError(
+            f"test_fraction must be a number in (0, 1), got {test_fraction!r}"
+        )
     order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
     n_test = max(1, round(n * test_fraction))
     return order[n_test:].sort().values, order[:n_test].sort().values
@@ -92,16 +97,24 @@ def shapes(n: int, size: int = 32, seed: int = 0, *, return_background: bool = F
     check_positive_int(n, "n")
     check_positive_int(size, "size")
     if size < 16:
-        raise ValueError(f"size must be at least 16 pixels for the shapes to be recognisable, got {size}")
+        raise ValueError(
+            f"size must be at least 16 pixels for the shapes to be recognisable, got {size}"
+        )
     g = torch.Generator().manual_seed(seed)
     labels = (torch.arange(n) % len(SHAPE_CLASSES))[torch.randperm(n, generator=g)]
     geometry = _random_geometry(labels, size, g)
     background = _backgrounds(n, size, g)  # (N, 3, H, W)
     colours = _object_colours(background, g)  # (N, 3, 1, 1)
     noise = torch.randn(n, 3, size, size, generator=g)
-    noise *= torch.empty(n, 1, 1, 1).uniform_(0.02, 0.06, generator=g)  # a noise level per image
-    coverage = torch.cat([_coverage(labels[part], *(p[part] for p in geometry), size)
-                          for part in chunks(n, RENDER_CHUNK, 1)])  # (N, 1, H, W) in [0, 1]
+    noise *= torch.empty(n, 1, 1, 1).uniform_(
+        0.02, 0.06, generator=g
+    )  # a noise level per image
+    coverage = torch.cat(
+        [
+            _coverage(labels[part], *(p[part] for p in geometry), size)
+            for part in chunks(n, RENDER_CHUNK, 1)
+        ]
+    )  # (N, 1, H, W) in [0, 1]
     images = (background * (1 - coverage) + colours * coverage + noise).clamp(0, 1)
     data = ShapesData(images, labels, coverage > 0)
     if return_background:
@@ -120,26 +133,34 @@ def _random_geometry(labels: torch.Tensor, size: int, g: torch.Generator):
     # triangle and the cross may turn freely.
     tilt = (torch.rand(n, generator=g) - 0.5) * math.radians(24)
     free = torch.rand(n, generator=g) * 2 * math.pi
-    turns_freely = (labels == SHAPE_CLASSES.index("triangle")) | (labels == SHAPE_CLASSES.index("cross"))
+    turns_freely = (labels == SHAPE_CLASSES.index("triangle")) | (
+        labels == SHAPE_CLASSES.index("cross")
+    )
     rotation = torch.where(turns_freely, free, tilt)
     return radius, cx, cy, rotation
 
 
 def _coverage(labels, radius, cx, cy, rotation, size: int) -> torch.Tensor:
     """The fraction of each pixel the object covers, (n, 1, H, W), from supersampled indicators."""
-    fine = (torch.arange(size * SUPERSAMPLE) + 0.5) / SUPERSAMPLE  # sub-pixel centres, in pixels
+    fine = (
+        torch.arange(size * SUPERSAMPLE) + 0.5
+    ) / SUPERSAMPLE  # sub-pixel centres, in pixels
     dx = fine[None, None, :] - cx[:, None, None]  # (n, 1, S)
     dy = fine[None, :, None] - cy[:, None, None]  # (n, S, 1)
     cos, sin = rotation.cos()[:, None, None], rotation.sin()[:, None, None]
     r = radius[:, None, None]
-    u = (cos * dx + sin * dy) / r  # (n, S, S): object coordinates, the unit circle circumscribes it
+    u = (
+        cos * dx + sin * dy
+    ) / r  # (n, S, S): object coordinates, the unit circle circumscribes it
     v = (-sin * dx + cos * dy) / r
     inside = torch.zeros_like(u, dtype=torch.bool)
     for k, name in enumerate(SHAPE_CLASSES):
         rows = labels == k
         if rows.any():
             inside[rows] = _INDICATORS[name](u[rows], v[rows])
-    return F.avg_pool2d(inside[:, None].float(), SUPERSAMPLE)  # (n, 1, S, S) -> (n, 1, H, W)
+    return F.avg_pool2d(
+        inside[:, None].float(), SUPERSAMPLE
+    )  # (n, 1, S, S) -> (n, 1, H, W)
 
 
 def _triangle(u, v):
@@ -154,7 +175,9 @@ _INDICATORS = {
     "circle": lambda u, v: u**2 + v**2 <= 1,
     "square": lambda u, v: torch.maximum(u.abs(), v.abs()) <= 0.8,
     "triangle": _triangle,
-    "cross": lambda u, v: ((u.abs() <= 0.3) & (v.abs() <= 1)) | ((v.abs() <= 0.3) & (u.abs() <= 1)),
+    "cross": lambda u, v: (
+        ((u.abs() <= 0.3) & (v.abs() <= 1)) | ((v.abs() <= 0.3) & (u.abs() <= 1))
+    ),
     "ring": lambda u, v: (u**2 + v**2 <= 1) & (u**2 + v**2 >= 0.55**2),
     "diamond": lambda u, v: u.abs() + v.abs() <= 1.05,
 }
@@ -167,16 +190,24 @@ def _backgrounds(n: int, size: int, g: torch.Generator) -> torch.Tensor:
     low = torch.empty(n, 3, 1, 1).uniform_(0.15, 0.85, generator=g)
     high = torch.empty(n, 3, 1, 1).uniform_(0.15, 0.85, generator=g)
     direction = torch.rand(n, 1, 1, 1, generator=g) * 2 * math.pi
-    ramp = (x * direction.cos() + y * direction.sin())  # (n, 1, H, W)
-    ramp = (ramp - ramp.amin((2, 3), keepdim=True)) / (ramp.amax((2, 3), keepdim=True) - ramp.amin((2, 3), keepdim=True))
+    ramp = x * direction.cos() + y * direction.sin()  # (n, 1, H, W)
+    ramp = (ramp - ramp.amin((2, 3), keepdim=True)) / (
+        ramp.amax((2, 3), keepdim=True) - ramp.amin((2, 3), keepdim=True)
+    )
     gradient = low + (high - low) * ramp
     cycles = torch.empty(n, 1, 1, 1).uniform_(1.5, 5.0, generator=g)
     orientation = torch.rand(n, 1, 1, 1, generator=g) * math.pi
     phase = torch.rand(n, 1, 1, 1, generator=g) * 2 * math.pi
     amplitude = torch.empty(n, 1, 1, 1).uniform_(0.03, 0.10, generator=g)
-    grating = amplitude * torch.sin(2 * math.pi * cycles * (x * orientation.cos() + y * orientation.sin()) + phase)
-    blotches = F.interpolate(torch.randn(n, 3, 4, 4, generator=g) * 0.06, size=(size, size),
-                             mode="bicubic", align_corners=False)
+    grating = amplitude * torch.sin(
+        2 * math.pi * cycles * (x * orientation.cos() + y * orientation.sin()) + phase
+    )
+    blotches = F.interpolate(
+        torch.randn(n, 3, 4, 4, generator=g) * 0.06,
+        size=(size, size),
+        mode="bicubic",
+        align_corners=False,
+    )
     return (gradient + grating + blotches).clamp(0, 1)
 
 
@@ -201,14 +232,25 @@ def digits(split: str = "all"):
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
-    images = torch.from_numpy(bunch.images / 16.0).float()[:, None]  # (N, 8, 8) -> (N, 1, 8, 8)
+    images = torch.from_numpy(bunch.images / 16.0).float()[
+        :, None
+    ]  # (N, 8, 8) -> (N, 1, 8, 8)
     labels = torch.from_numpy(bunch.target).long()
     index = _split_indices(len(labels), split)
     return images[index], labels[index]
 
 
 # Photos whose files ship inside scikit-image's wheel (skimage/data/), so nothing is fetched.
-PHOTO_NAMES = ("astronaut", "camera", "chelsea", "coffee", "rocket", "coins", "hubble_deep_field", "immunohistochemistry")
+PHOTO_NAMES = (
+    "astronaut",
+    "camera",
+    "chelsea",
+    "coffee",
+    "rocket",
+    "coins",
+    "hubble_deep_field",
+    "immunohistochemistry",
+)
 
 
 def photos(size: int = 224, names: Sequence[str] | None = None) -> Photos:
@@ -222,19 +264,29 @@ def photos(size: int = 224, names: Sequence[str] | None = None) -> Photos:
     names = list(PHOTO_NAMES if names is None else names)
     for name in names:
         check_choice(name, "photo name", PHOTO_NAMES)
-    images = [_square(torch.from_numpy(getattr(skdata, name)()), size) for name in names]
+    images = [
+        _square(torch.from_numpy(getattr(skdata, name)()), size) for name in names
+    ]
     return Photos(torch.stack(images), names)
 
 
 def _square(picture: torch.Tensor, size: int) -> torch.Tensor:
     """A uint8 (H, W) or (H, W, C) picture -> (3, size, size) float32 in [0, 1]."""
     picture = picture.float() / 255
-    picture = picture[None] if picture.dim() == 2 else picture.permute(2, 0, 1)[:3]  # (C, H, W)
+    picture = (
+        picture[None] if picture.dim() == 2 else picture.permute(2, 0, 1)[:3]
+    )  # (C, H, W)
     picture = picture.expand(3, -1, -1)
     side = min(picture.shape[1:])
     top, left = (picture.shape[1] - side) // 2, (picture.shape[2] - side) // 2
-    crop = picture[:, top:top + side, left:left + side]
-    resized = F.interpolate(crop[None], size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    crop = picture[:, top : top + side, left : left + side]
+    resized = F.interpolate(
+        crop[None],
+        size=(size, size),
+        mode="bilinear",
+        antialias=True,
+        align_corners=False,
+    )
     return resized[0].clamp(0, 1)
 
 
@@ -244,13 +296,43 @@ PAD, UNK = "<pad>", "<unk>"
 PAD_ID, UNK_ID = 0, 1
 
 _PEOPLE = (("i", ("am", "feel", "was")), ("we", ("are", "feel", "were")))
-_FEELINGS = {1: ("happy", "glad", "delighted", "excited", "cheerful"),
-             0: ("sad", "angry", "upset", "unhappy", "miserable")}
-_THINGS = (("this movie", ("is", "was")), ("the food", ("is", "was")), ("the service", ("is", "was")),
-           ("my day", ("is", "was")), ("the weather", ("is", "was")), ("this book", ("is", "was")),
-           ("the hotel", ("is", "was")))
-_QUALITIES = {1: ("good", "great", "wonderful", "excellent", "lovely", "amazing", "nice", "fantastic", "pleasant"),
-              0: ("bad", "terrible", "awful", "horrible", "boring", "poor", "disappointing", "dreadful", "ugly")}
+_FEELINGS = {
+    1: ("happy", "glad", "delighted", "excited", "cheerful"),
+    0: ("sad", "angry", "upset", "unhappy", "miserable"),
+}
+_THINGS = (
+    ("this movie", ("is", "was")),
+    ("the food", ("is", "was")),
+    ("the service", ("is", "was")),
+    ("my day", ("is", "was")),
+    ("the weather", ("is", "was")),
+    ("this book", ("is", "was")),
+    ("the hotel", ("is", "was")),
+)
+_QUALITIES = {
+    1: (
+        "good",
+        "great",
+        "wonderful",
+        "excellent",
+        "lovely",
+        "amazing",
+        "nice",
+        "fantastic",
+        "pleasant",
+    ),
+    0: (
+        "bad",
+        "terrible",
+        "awful",
+        "horrible",
+        "boring",
+        "poor",
+        "disappointing",
+        "dreadful",
+        "ugly",
+    ),
+}
 _INTENSIFIERS = ("", "really", "very", "quite", "so", "extremely", "truly")
 # A negation flips the sentiment: "this movie was not good" is negative, "i am not sad" positive.
 _NEGATIONS = ("", "not", "never")
@@ -260,7 +342,8 @@ def _templated():
     """Every sentence of the grammar, in a fixed order, with its label."""
     for groups, adjectives in ((_PEOPLE, _FEELINGS), (_THINGS, _QUALITIES)):
         for (subject, verbs), negation, intensifier, sentiment in itertools.product(
-                groups, _NEGATIONS, _INTENSIFIERS, (1, 0)):
+            groups, _NEGATIONS, _INTENSIFIERS, (1, 0)
+        ):
             for verb, adjective in itertools.product(verbs, adjectives[sentiment]):
                 words = (subject, verb, negation, intensifier, adjective)
                 yield " ".join(w for w in words if w), sentiment ^ bool(negation)
@@ -289,21 +372,29 @@ def encode(texts: Sequence[str], length: int | None = None) -> torch.Tensor:
     ``length=None``: the longest text's number of tokens. Longer texts are cut at ``length``.
     """
     if isinstance(texts, str):
-        raise ValueError("texts must be a sequence of strings, not one string (wrap it in a list)")
+        raise ValueError(
+            "texts must be a sequence of strings, not one string (wrap it in a list)"
+        )
     words = [tokenize(t) for t in texts]
     if not words:
         raise ValueError("texts is empty")
-    length = max(map(len, words)) if length is None else check_positive_int(length, "length")
+    length = (
+        max(map(len, words)) if length is None else check_positive_int(length, "length")
+    )
     tokens = torch.full((len(words), length), PAD_ID, dtype=torch.long)
     for row, sentence in enumerate(words):
         ids = [_WORD_ID.get(w, UNK_ID) for w in sentence[:length]]
-        tokens[row, :len(ids)] = torch.tensor(ids, dtype=torch.long)
+        tokens[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
     return tokens
 
 
 def decode(tokens: torch.Tensor) -> list:
     """Token ids (N, T) -> N lists of words, padding dropped."""
-    if not isinstance(tokens, torch.Tensor) or tokens.dim() != 2 or tokens.is_floating_point():
+    if (
+        not isinstance(tokens, torch.Tensor)
+        or tokens.dim() != 2
+        or tokens.is_floating_point()
+    ):
         raise ValueError("tokens must be an integer tensor of shape (N, T)")
     if tokens.numel() and (tokens.min() < 0 or tokens.max() >= len(VOCABULARY)):
         raise ValueError(f"token ids must lie in [0, {len(VOCABULARY)})")

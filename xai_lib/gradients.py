@@ -16,12 +16,12 @@ import numpy as np
 import torch
 
 from ._core import (
+    NoiseDraws,
     attribution_method,
     broadcast_baseline,
     check_batch_size,
     check_choice,
     check_nonnegative,
-    NoiseDraws,
     check_positive_int,
     chunks,
     get_method,
@@ -47,7 +47,9 @@ def gradient_x_input(model, x, target=None):
     return x.detach() * grad
 
 
-def path_nodes(steps: int, rule: str = "midpoint", dtype=torch.float64) -> tuple[torch.Tensor, torch.Tensor]:
+def path_nodes(
+    steps: int, rule: str = "midpoint", dtype=torch.float64
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Quadrature nodes alpha in [0, 1] and weights (summing to 1) for the IG path integral.
 
     ``midpoint`` puts a node in the middle of each of ``steps`` equal cells (error O(1/steps^2),
@@ -74,7 +76,14 @@ def path_nodes(steps: int, rule: str = "midpoint", dtype=torch.float64) -> tuple
 
 @attribution_method("integrated_gradients")
 def integrated_gradients(
-    model, x, target=None, *, baseline=None, steps: int = 64, rule: str = "midpoint", batch_size=None
+    model,
+    x,
+    target=None,
+    *,
+    baseline=None,
+    steps: int = 64,
+    rule: str = "midpoint",
+    batch_size=None,
 ):
     """Integrated Gradients from ``baseline`` (zeros by default) to x.
 
@@ -139,12 +148,16 @@ def smoothgrad(
     if relative:
         value_range = flat.max(dim=1).values - flat.min(dim=1).values  # (N,)
         if sigma > 0 and (value_range == 0).any():
-            raise ValueError("sigma is relative to each sample's value range (max - min), and some samples are "
-                             "constant (range 0), so they would get no noise: pass relative=False to give "
-                             "sigma as the noise's standard deviation")
+            raise ValueError(
+                "sigma is relative to each sample's value range (max - min), and some samples are "
+                "constant (range 0), so they would get no noise: pass relative=False to give "
+                "sigma as the noise's standard deviation"
+            )
         scale = (sigma * value_range).view(-1, *feature_dims)  # (N, 1, ...)
     else:
-        scale = torch.full((samples, *feature_dims), sigma, dtype=x.dtype, device=x.device)
+        scale = torch.full(
+            (samples, *feature_dims), sigma, dtype=x.dtype, device=x.device
+        )
     draws = NoiseDraws(x, seed)
     total = torch.zeros_like(x)
     total_sq = torch.zeros_like(x)
@@ -166,5 +179,3 @@ def smoothgrad(
     if reduce == "mean_square":
         return mean_square
     return (mean_square - mean * mean).clamp_min(0)
-
-

@@ -123,8 +123,12 @@ def _unit_scores(attribution: torch.Tensor) -> torch.Tensor:
     if attribution.dim() == 2:
         return attribution
     if attribution.dim() == 3:
-        return attribution.sum(dim=2)  # (N, T, E) -> (N, T): a token's embedding moves as one
-    return attribution.sum(dim=1).flatten(1)  # (N, C, H, W) -> (N, H*W): a pixel's channels move as one
+        return attribution.sum(
+            dim=2
+        )  # (N, T, E) -> (N, T): a token's embedding moves as one
+    return attribution.sum(dim=1).flatten(
+        1
+    )  # (N, C, H, W) -> (N, H*W): a pixel's channels move as one
 
 
 def _expand_units(mask: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -145,8 +149,12 @@ def _gaussian_blur(x: torch.Tensor) -> torch.Tensor:
     kernel = kernel / kernel.sum()
     channels = x.shape[1]
     out = F.pad(x, (radius, radius, radius, radius), mode="replicate")
-    out = F.conv2d(out, kernel.view(1, 1, 1, -1).expand(channels, 1, 1, -1), groups=channels)  # along W
-    return F.conv2d(out, kernel.view(1, 1, -1, 1).expand(channels, 1, -1, 1), groups=channels)  # along H
+    out = F.conv2d(
+        out, kernel.view(1, 1, 1, -1).expand(channels, 1, 1, -1), groups=channels
+    )  # along W
+    return F.conv2d(
+        out, kernel.view(1, 1, -1, 1).expand(channels, 1, -1, 1), groups=channels
+    )  # along H
 
 
 def _baseline(baseline, x: torch.Tensor) -> torch.Tensor:
@@ -154,17 +162,23 @@ def _baseline(baseline, x: torch.Tensor) -> torch.Tensor:
     if isinstance(baseline, str):
         check_choice(baseline, "baseline", ("blur",))
         if x.dim() != 4:
-            raise ValueError(f"baseline='blur' needs images (N, C, H, W), got x of shape {tuple(x.shape)}")
+            raise ValueError(
+                f"baseline='blur' needs images (N, C, H, W), got x of shape {tuple(x.shape)}"
+            )
         return _gaussian_blur(x)
     return broadcast_baseline(baseline, x)
 
 
-def _target_scores(model, inputs: torch.Tensor, target: torch.Tensor, softmax: bool, batch_size=None) -> torch.Tensor:
+def _target_scores(
+    model, inputs: torch.Tensor, target: torch.Tensor, softmax: bool, batch_size=None
+) -> torch.Tensor:
     """The target's output (softmax probability or raw) on a batch, without gradients."""
     out = predict(model, inputs, batch_size)
     if out.dim() == 1:
         out = out[:, None]  # a scalar-output model
-    return select_outputs(out.softmax(dim=1) if softmax else out, target)[0].to(inputs.dtype)
+    return select_outputs(out.softmax(dim=1) if softmax else out, target)[0].to(
+        inputs.dtype
+    )
 
 
 def _prepare(model, x, attribution, target, baseline, batch_size):
@@ -180,16 +194,24 @@ def _prepare(model, x, attribution, target, baseline, batch_size):
 # --------------------------------------------------------------------------- deletion / insertion
 
 
-def _switch_curve(model, x, attribution, target, steps, baseline, softmax, batch_size, insert: bool):
+def _switch_curve(
+    model, x, attribution, target, steps, baseline, softmax, batch_size, insert: bool
+):
     """Scores of the target as units switch in order of attribution: (fractions, (N, steps+1))."""
     check_positive_int(steps, "steps")
-    x, attribution, canvas, target = _prepare(model, x, attribution, target, baseline, batch_size)
+    x, attribution, canvas, target = _prepare(
+        model, x, attribution, target, baseline, batch_size
+    )
     scores = _unit_scores(attribution)  # (N, U)
     n, units = scores.shape
     order = scores.argsort(dim=1, descending=True, stable=True)
-    position = torch.empty_like(order).scatter_(1, order, torch.arange(units, device=x.device).expand(n, -1))
+    position = torch.empty_like(order).scatter_(
+        1, order, torch.arange(units, device=x.device).expand(n, -1)
+    )
     fractions = torch.linspace(0, 1, steps + 1, dtype=x.dtype, device=x.device)
-    switched = torch.round(fractions.double() * units).long()  # (steps+1,) units switched at each step
+    switched = torch.round(
+        fractions.double() * units
+    ).long()  # (steps+1,) units switched at each step
     curve = torch.empty(n * (steps + 1), dtype=x.dtype, device=x.device)
     parts = list(chunks(n * (steps + 1), batch_size, x[0].numel(), x.device))
     with preserved(model):
@@ -197,7 +219,9 @@ def _switch_curve(model, x, attribution, target, steps, baseline, softmax, batch
         for part in progress(parts, len(parts), "insertion" if insert else "deletion"):
             points = torch.arange(part.start, part.stop, device=x.device)
             sample, step = points // (steps + 1), points % (steps + 1)
-            moved = _expand_units(position[sample] < switched[step][:, None], x)  # (P, U) -> x-like
+            moved = _expand_units(
+                position[sample] < switched[step][:, None], x
+            )  # (P, U) -> x-like
             if insert:
                 inputs = torch.where(moved, x[sample], canvas[sample])
             else:
@@ -206,61 +230,145 @@ def _switch_curve(model, x, attribution, target, steps, baseline, softmax, batch
     return fractions, curve.view(n, steps + 1)
 
 
-def deletion_curve(model, x, attribution, target=None, steps: int = 20, *, baseline=0.0, softmax: bool = True,
-                   batch_size=None):
+def deletion_curve(
+    model,
+    x,
+    attribution,
+    target=None,
+    steps: int = 20,
+    *,
+    baseline=0.0,
+    softmax: bool = True,
+    batch_size=None,
+):
     """The target's probability as the most important units are set to ``baseline``, step by step.
 
     Returns (fractions (steps+1,) from 0 to 1, curves (N, steps+1)); step k has round(k U / steps)
     of the U units (pixels, tokens or features) removed. ``baseline``: a number, a tensor
     broadcastable to x, or ``"blur"`` (images). ``softmax=False`` scores the raw output instead.
     """
-    return _switch_curve(model, x, attribution, target, steps, baseline, softmax, batch_size, insert=False)
+    return _switch_curve(
+        model,
+        x,
+        attribution,
+        target,
+        steps,
+        baseline,
+        softmax,
+        batch_size,
+        insert=False,
+    )
 
 
-def insertion_curve(model, x, attribution, target=None, steps: int = 20, *, baseline=0.0, softmax: bool = True,
-                    batch_size=None):
+def insertion_curve(
+    model,
+    x,
+    attribution,
+    target=None,
+    steps: int = 20,
+    *,
+    baseline=0.0,
+    softmax: bool = True,
+    batch_size=None,
+):
     """The target's probability as the most important units are put back on a ``baseline`` canvas.
 
     The mirror of :func:`deletion_curve`: step 0 is the baseline, step ``steps`` is x.
     """
-    return _switch_curve(model, x, attribution, target, steps, baseline, softmax, batch_size, insert=True)
+    return _switch_curve(
+        model, x, attribution, target, steps, baseline, softmax, batch_size, insert=True
+    )
 
 
-def deletion(model, x, attribution, target=None, steps: int = 20, *, baseline=0.0, softmax: bool = True,
-             batch_size=None) -> torch.Tensor:
+def deletion(
+    model,
+    x,
+    attribution,
+    target=None,
+    steps: int = 20,
+    *,
+    baseline=0.0,
+    softmax: bool = True,
+    batch_size=None,
+) -> torch.Tensor:
     """Area under the deletion curve, one value per sample in [0, 1] (lower is better)."""
-    fractions, curve = deletion_curve(model, x, attribution, target, steps, baseline=baseline, softmax=softmax,
-                                      batch_size=batch_size)
+    fractions, curve = deletion_curve(
+        model,
+        x,
+        attribution,
+        target,
+        steps,
+        baseline=baseline,
+        softmax=softmax,
+        batch_size=batch_size,
+    )
     return torch.trapezoid(curve, fractions, dim=1)
 
 
-def insertion(model, x, attribution, target=None, steps: int = 20, *, baseline=0.0, softmax: bool = True,
-              batch_size=None) -> torch.Tensor:
+def insertion(
+    model,
+    x,
+    attribution,
+    target=None,
+    steps: int = 20,
+    *,
+    baseline=0.0,
+    softmax: bool = True,
+    batch_size=None,
+) -> torch.Tensor:
     """Area under the insertion curve, one value per sample in [0, 1] (higher is better)."""
-    fractions, curve = insertion_curve(model, x, attribution, target, steps, baseline=baseline, softmax=softmax,
-                                       batch_size=batch_size)
+    fractions, curve = insertion_curve(
+        model,
+        x,
+        attribution,
+        target,
+        steps,
+        baseline=baseline,
+        softmax=softmax,
+        batch_size=batch_size,
+    )
     return torch.trapezoid(curve, fractions, dim=1)
 
 
 # --------------------------------------------------------------------------- MuFidelity
 
 
-def _random_subsets(x: torch.Tensor, subset: float, n: int, grid: int, seed: int | None) -> torch.Tensor:
+def _random_subsets(
+    x: torch.Tensor, subset: float, n: int, grid: int, seed: int | None
+) -> torch.Tensor:
     """n random unit masks (n, U), True where removed; for images, cells of a grid x grid layout.
 
     Drawn on the CPU from ``seed``, so the subsets are the same on every device and batch size.
     """
     generator = None if seed is None else torch.Generator().manual_seed(seed)
     if x.dim() != 4:
-        return (torch.rand(n, x.shape[1], generator=generator, dtype=torch.float64) < subset).to(x.device)
-    cells = torch.rand(n, 1, grid, grid, generator=generator, dtype=torch.float64) < subset
-    pixels = F.interpolate(cells.double(), size=x.shape[2:], mode="nearest")  # (n, 1, H, W)
+        return (
+            torch.rand(n, x.shape[1], generator=generator, dtype=torch.float64) < subset
+        ).to(x.device)
+    cells = (
+        torch.rand(n, 1, grid, grid, generator=generator, dtype=torch.float64) < subset
+    )
+    pixels = F.interpolate(
+        cells.double(), size=x.shape[2:], mode="nearest"
+    )  # (n, 1, H, W)
     return (pixels.flatten(1) > 0.5).to(x.device)  # (n, H*W)
 
 
-def mu_fidelity(model, x, attribution, target=None, subset: float = 0.2, n: int = 128, baseline=0.0, *,
-                grid: int = 9, seed: int | None = None, correlation: str = "spearman", softmax: bool = False,
-                batch_size=None) -> torch.Tensor:
+def mu_fidelity(
+    model,
+    x,
+    attribution,
+    target=None,
+    subset: float = 0.2,
+    n: int = 128,
+    baseline=0.0,
+    *,
+    grid: int = 9,
+    seed: int | None = None,
+    correlation: str = "spearman",
+    softmax: bool = False,
+    batch_size=None,
+) -> torch.Tensor:
     """MuFidelity: correlation between attribution mass removed and output drop, per sample.
 
     ``n`` random subsets: images are cut into ``grid`` x ``grid`` cells and each cell is removed
@@ -271,12 +379,20 @@ def mu_fidelity(model, x, attribution, target=None, subset: float = 0.2, n: int 
     ``correlation``: ``"spearman"`` (Xplique's choice) or ``"pearson"`` (Bhatt et al.). NaN where
     the masses or the drops do not vary. Same seed, same result, for any batch_size.
     """
-    if isinstance(subset, bool) or not isinstance(subset, (int, float)) or not 0 < subset < 1:
-        raise ValueError(f"subset must be a fraction strictly between 0 and 1, got {subset!r}")
+    if (
+        isinstance(subset, bool)
+        or not isinstance(subset, (int, float))
+        or not 0 < subset < 1
+    ):
+        raise ValueError(
+            f"subset must be a fraction strictly between 0 and 1, got {subset!r}"
+        )
     check_positive_int(n, "n")
     check_positive_int(grid, "grid")
     check_choice(correlation, "correlation", CORRELATIONS)
-    x, attribution, canvas, target = _prepare(model, x, attribution, target, baseline, batch_size)
+    x, attribution, canvas, target = _prepare(
+        model, x, attribution, target, baseline, batch_size
+    )
     removed = _random_subsets(x, subset, n, grid, seed)  # (n, U)
     mass = _unit_scores(attribution) @ removed.to(x.dtype).T  # (N, n)
     samples = x.shape[0]
@@ -288,7 +404,9 @@ def mu_fidelity(model, x, attribution, target=None, subset: float = 0.2, n: int 
         for part in progress(parts, len(parts), "mu_fidelity"):
             points = torch.arange(part.start, part.stop, device=x.device)
             sample, draw = points // n, points % n
-            inputs = torch.where(_expand_units(removed[draw], x), canvas[sample], x[sample])
+            inputs = torch.where(
+                _expand_units(removed[draw], x), canvas[sample], x[sample]
+            )
             perturbed[part] = _target_scores(model, inputs, target[sample], softmax)
     drop = full[:, None] - perturbed.view(samples, n)  # (N, n)
     return spearman(mass, drop) if correlation == "spearman" else pearson(mass, drop)
@@ -297,28 +415,39 @@ def mu_fidelity(model, x, attribution, target=None, subset: float = 0.2, n: int 
 # --------------------------------------------------------------------------- completeness
 
 
-def completeness_error(model, x, attribution, target=None, baseline=None, *, batch_size=None) -> torch.Tensor:
+def completeness_error(
+    model, x, attribution, target=None, baseline=None, *, batch_size=None
+) -> torch.Tensor:
     """|sum of the attribution - (f_target(x) - f_target(baseline))| per sample, on raw outputs.
 
     ``baseline``: None (zeros), a number or a tensor broadcastable to x, as for IG.
     """
     if isinstance(baseline, str):
-        raise ValueError(f"baseline must be None, a number or a tensor, got {baseline!r}")
-    x, attribution, reference, target = _prepare(model, x, attribution, target, baseline, batch_size)
+        raise ValueError(
+            f"baseline must be None, a number or a tensor, got {baseline!r}"
+        )
+    x, attribution, reference, target = _prepare(
+        model, x, attribution, target, baseline, batch_size
+    )
     with preserved(model):
         gap = _target_scores(model, x, target, False, batch_size) - _target_scores(
-            model, reference, target, False, batch_size)
+            model, reference, target, False, batch_size
+        )
     return (attribution.flatten(1).sum(1) - gap).abs()
 
 
 # --------------------------------------------------------------------------- localization
 
 
-def _pixel_maps_and_masks(attribution, mask, how: str) -> tuple[torch.Tensor, torch.Tensor]:
+def _pixel_maps_and_masks(
+    attribution, mask, how: str
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(N, C, H, W) attribution and (N, H, W) or (N, 1, H, W) mask -> (N, H, W) map and bool mask."""
     check_input(attribution, "attribution")
     if attribution.dim() != 4:
-        raise ValueError(f"attribution must be (N, C, H, W) maps, got shape {tuple(attribution.shape)}")
+        raise ValueError(
+            f"attribution must be (N, C, H, W) maps, got shape {tuple(attribution.shape)}"
+        )
     check_choice(how, "how", AGGREGATIONS)
     n, _, h, w = attribution.shape
     if not isinstance(mask, torch.Tensor):
@@ -328,13 +457,19 @@ def _pixel_maps_and_masks(attribution, mask, how: str) -> tuple[torch.Tensor, to
             f"mask of shape {tuple(mask.shape)} does not fit attribution of shape {tuple(attribution.shape)}; "
             f"expected ({n}, {h}, {w}) or ({n}, 1, {h}, {w})"
         )
-    if mask.is_complex() or (mask.is_floating_point() and not torch.isfinite(mask).all()):
-        raise ValueError("mask must hold finite real values (True / nonzero inside the object)")
+    if mask.is_complex() or (
+        mask.is_floating_point() and not torch.isfinite(mask).all()
+    ):
+        raise ValueError(
+            "mask must hold finite real values (True / nonzero inside the object)"
+        )
     pooled = aggregate(attribution, how)[:, 0]  # (N, H, W)
     return pooled, mask.reshape(n, h, w).to(attribution.device) != 0
 
 
-def pointing_game(attribution, mask, *, tolerance: int = 0, how: str = "sum") -> torch.Tensor:
+def pointing_game(
+    attribution, mask, *, tolerance: int = 0, how: str = "sum"
+) -> torch.Tensor:
     """1.0 where the map's maximum falls on the object, else 0.0; NaN where the mask is empty.
 
     The map is the attribution pooled over channels with ``how`` (see ``xl.aggregate``). A hit
@@ -342,13 +477,24 @@ def pointing_game(attribution, mask, *, tolerance: int = 0, how: str = "sum") ->
     Average over samples with ``torch.nanmean``.
     """
     if isinstance(tolerance, bool) or not isinstance(tolerance, int) or tolerance < 0:
-        raise ValueError(f"tolerance must be an integer >= 0 (pixels), got {tolerance!r}")
+        raise ValueError(
+            f"tolerance must be an integer >= 0 (pixels), got {tolerance!r}"
+        )
     pooled, inside = _pixel_maps_and_masks(attribution, mask, how)
     n, h, w = pooled.shape
     if tolerance:
-        offsets = torch.arange(-tolerance, tolerance + 1, device=inside.device, dtype=torch.float64)
-        disk = (offsets[:, None].square() + offsets[None, :].square() <= tolerance**2).double()
-        inside = F.conv2d(inside[:, None].double(), disk[None, None], padding=tolerance)[:, 0] > 0
+        offsets = torch.arange(
+            -tolerance, tolerance + 1, device=inside.device, dtype=torch.float64
+        )
+        disk = (
+            offsets[:, None].square() + offsets[None, :].square() <= tolerance**2
+        ).double()
+        inside = (
+            F.conv2d(inside[:, None].double(), disk[None, None], padding=tolerance)[
+                :, 0
+            ]
+            > 0
+        )
     peak = pooled.flatten(1).argmax(dim=1)  # (N,)
     hit = inside.flatten(1).gather(1, peak[:, None])[:, 0].to(attribution.dtype)
     empty = ~(mask.reshape(n, -1) != 0).any(dim=1).to(hit.device)
@@ -374,8 +520,12 @@ def relevance_mass(attribution, mask, *, how: str = "sum") -> torch.Tensor:
 
 def _randomizable_layers(model) -> list[str]:
     """Names of the modules that own parameters and can re-initialize them, top (output) first."""
-    names = [name for name, m in model.named_modules()
-             if hasattr(m, "reset_parameters") and any(True for _ in m.parameters(recurse=False))]
+    names = [
+        name
+        for name, m in model.named_modules()
+        if hasattr(m, "reset_parameters")
+        and any(True for _ in m.parameters(recurse=False))
+    ]
     return names[::-1]
 
 
@@ -387,8 +537,18 @@ def _reinitialize(module, seed: int) -> None:
         module.reset_parameters()
 
 
-def model_randomization(model, x, method="saliency", target=None, *, layers=None, absolute: bool = True,
-                        seed: int = 0, return_maps: bool = False, **method_options):
+def model_randomization(
+    model,
+    x,
+    method="saliency",
+    target=None,
+    *,
+    layers=None,
+    absolute: bool = True,
+    seed: int = 0,
+    return_maps: bool = False,
+    **method_options,
+):
     """Cascading model-parameter randomization (Adebayo et al., 2018), on a deep copy.
 
     Layers are re-initialized one after another from the top (their ``reset_parameters``, seeded
@@ -411,7 +571,9 @@ def model_randomization(model, x, method="saliency", target=None, *, layers=None
         raise ValueError("the model has no layers with parameters to randomize")
     for name in names:
         if not hasattr(find_module(model, name), "reset_parameters"):
-            raise ValueError(f"layer {name!r} has no reset_parameters() to randomize it with")
+            raise ValueError(
+                f"layer {name!r} has no reset_parameters() to randomize it with"
+            )
     with preserved(model):
         target = resolve_target(model, x, target)
         original = explain(model, x, target, **method_options)
@@ -421,7 +583,9 @@ def model_randomization(model, x, method="saliency", target=None, *, layers=None
     for i, name in enumerate(progress(names, len(names), "randomizing layers")):
         _reinitialize(find_module(randomized, name), seed + i)
         a = explain(randomized, x, target, **method_options)
-        correlations.append(spearman(reference.flatten(1), (a.abs() if absolute else a).flatten(1)))
+        correlations.append(
+            spearman(reference.flatten(1), (a.abs() if absolute else a).flatten(1))
+        )
         if return_maps:
             maps.append(a)
     if return_maps:

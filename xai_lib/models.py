@@ -19,14 +19,13 @@ as modules, so hooks, Grad-CAM layers and LRP rules can find every piece by name
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
 
 from ._core import check_positive_int
 from .activations import activation
-
 
 # Image inputs live in [0, 1]: mean about 1/2, spread about 1/4.
 INPUT_MEAN, INPUT_STD = 0.5, 0.25
@@ -41,7 +40,9 @@ def _initialize(model: nn.Module, standardize_input: bool = True) -> None:
     its bias on INPUT_MEAN starts every layer at unit scale whatever beta, as input
     normalization would, while the model still takes raw [0, 1] pixels.
     """
-    layers = [m for m in model.modules() if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Linear))]
+    layers = [
+        m for m in model.modules() if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Linear))
+    ]
     for layer in layers:
         nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
         if layer.bias is not None:
@@ -56,7 +57,9 @@ def _initialize(model: nn.Module, standardize_input: bool = True) -> None:
 
 def _check_widths(widths, name: str) -> tuple:
     if isinstance(widths, int) or not isinstance(widths, Sequence) or len(widths) == 0:
-        raise ValueError(f"{name} must be a non-empty sequence of positive ints, got {widths!r}")
+        raise ValueError(
+            f"{name} must be a non-empty sequence of positive ints, got {widths!r}"
+        )
     return tuple(check_positive_int(w, name) for w in widths)
 
 
@@ -68,7 +71,13 @@ def _beta_of(beta) -> float:
 class MLP(nn.Sequential):
     """Flatten - (Linear - activation) per hidden width - Linear, for (N, ...) inputs."""
 
-    def __init__(self, in_features: int, classes: int, hidden: Sequence[int] = (64, 64), beta: float | None = None):
+    def __init__(
+        self,
+        in_features: int,
+        classes: int,
+        hidden: Sequence[int] = (64, 64),
+        beta: float | None = None,
+    ):
         check_positive_int(in_features, "in_features")
         check_positive_int(classes, "classes")
         widths = (in_features, *_check_widths(hidden, "hidden"))
@@ -89,8 +98,15 @@ class CNN(nn.Module):
     stages the pooling is the identity).
     """
 
-    def __init__(self, in_channels: int = 3, classes: int = 6, channels: Sequence[int] = (16, 32, 64),
-                 hidden: int = 64, grid: int = 4, beta: float | None = None):
+    def __init__(
+        self,
+        in_channels: int = 3,
+        classes: int = 6,
+        channels: Sequence[int] = (16, 32, 64),
+        hidden: int = 64,
+        grid: int = 4,
+        beta: float | None = None,
+    ):
         super().__init__()
         check_positive_int(in_channels, "in_channels")
         check_positive_int(classes, "classes")
@@ -99,11 +115,18 @@ class CNN(nn.Module):
         widths = (in_channels, *_check_widths(channels, "channels"))
         stages: list[nn.Module] = []
         for width_in, width_out in zip(widths, widths[1:]):
-            stages += [nn.Conv2d(width_in, width_out, 3, padding=1), activation(beta), nn.MaxPool2d(2)]
+            stages += [
+                nn.Conv2d(width_in, width_out, 3, padding=1),
+                activation(beta),
+                nn.MaxPool2d(2),
+            ]
         self.features = nn.Sequential(*stages)
         self.pool = nn.AdaptiveAvgPool2d(grid)
         self.classifier = nn.Sequential(
-            nn.Flatten(), nn.Linear(widths[-1] * grid * grid, hidden), activation(beta), nn.Linear(hidden, classes),
+            nn.Flatten(),
+            nn.Linear(widths[-1] * grid * grid, hidden),
+            activation(beta),
+            nn.Linear(hidden, classes),
         )
         self.beta = _beta_of(beta)
         _initialize(self)
@@ -128,19 +151,30 @@ class BasicBlock(nn.Module):
     * ``bn``, ``skip``: the two flags.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, stride: int = 1, bn: bool = True, skip: bool = True,
-                 beta: float | None = None):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        stride: int = 1,
+        bn: bool = True,
+        skip: bool = True,
+        beta: float | None = None,
+    ):
         super().__init__()
         self.bn, self.skip = bool(bn), bool(skip)
-        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=not bn)
+        self.conv1 = nn.Conv2d(
+            in_channels, out_channels, 3, stride=stride, padding=1, bias=not bn
+        )
         self.bn1 = _norm(out_channels, bn)
         self.act1 = activation(beta)
         self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=not bn)
         self.bn2 = _norm(out_channels, bn)
         self.shortcut = None
         if skip and (stride != 1 or in_channels != out_channels):
-            self.shortcut = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=not bn),
-                                          _norm(out_channels, bn))
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=not bn),
+                _norm(out_channels, bn),
+            )
         elif skip:
             self.shortcut = nn.Identity()
         self.act2 = activation(beta)
@@ -163,18 +197,40 @@ class ResNet(nn.Module):
     residual addition. At 32 px the stages run at 16, 8 and 4 pixels.
     """
 
-    def __init__(self, in_channels: int = 3, classes: int = 6, channels: Sequence[int] = (16, 32, 64),
-                 bn: bool = True, skip: bool = True, beta: float | None = None):
+    def __init__(
+        self,
+        in_channels: int = 3,
+        classes: int = 6,
+        channels: Sequence[int] = (16, 32, 64),
+        bn: bool = True,
+        skip: bool = True,
+        beta: float | None = None,
+    ):
         super().__init__()
         check_positive_int(in_channels, "in_channels")
         check_positive_int(classes, "classes")
         widths = _check_widths(channels, "channels")
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, widths[0], 3, padding=1, bias=not bn), _norm(widths[0], bn),
-                                  activation(beta), nn.MaxPool2d(2))
-        self.blocks = nn.Sequential(*(
-            BasicBlock(width_in, width_out, stride=1 if i == 0 else 2, bn=bn, skip=skip, beta=beta)
-            for i, (width_in, width_out) in enumerate(zip((widths[0], *widths), widths))
-        ))
+        self.stem = nn.Sequential(
+            nn.Conv2d(in_channels, widths[0], 3, padding=1, bias=not bn),
+            _norm(widths[0], bn),
+            activation(beta),
+            nn.MaxPool2d(2),
+        )
+        self.blocks = nn.Sequential(
+            *(
+                BasicBlock(
+                    width_in,
+                    width_out,
+                    stride=1 if i == 0 else 2,
+                    bn=bn,
+                    skip=skip,
+                    beta=beta,
+                )
+                for i, (width_in, width_out) in enumerate(
+                    zip((widths[0], *widths), widths)
+                )
+            )
+        )
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.flatten = nn.Flatten()
         self.fc = nn.Linear(widths[-1], classes)
@@ -199,14 +255,29 @@ class TextClassifier(nn.Module):
     padding".
     """
 
-    def __init__(self, vocab_size: int, classes: int = 2, embed_dim: int = 16, channels: int = 32, kernel: int = 3,
-                 padding_idx: int = 0, beta: float | None = None):
+    def __init__(
+        self,
+        vocab_size: int,
+        classes: int = 2,
+        embed_dim: int = 16,
+        channels: int = 32,
+        kernel: int = 3,
+        padding_idx: int = 0,
+        beta: float | None = None,
+    ):
         super().__init__()
-        for value, name in ((vocab_size, "vocab_size"), (classes, "classes"), (embed_dim, "embed_dim"),
-                            (channels, "channels"), (kernel, "kernel")):
+        for value, name in (
+            (vocab_size, "vocab_size"),
+            (classes, "classes"),
+            (embed_dim, "embed_dim"),
+            (channels, "channels"),
+            (kernel, "kernel"),
+        ):
             check_positive_int(value, name)
         if kernel % 2 == 0:
-            raise ValueError(f"kernel must be odd so the output keeps the sentence length, got {kernel}")
+            raise ValueError(
+                f"kernel must be odd so the output keeps the sentence length, got {kernel}"
+            )
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=padding_idx)
         self.conv = nn.Conv1d(embed_dim, channels, kernel, padding=kernel // 2)
         self.act = activation(beta)
@@ -218,17 +289,30 @@ class TextClassifier(nn.Module):
 
     def embed(self, tokens: torch.Tensor) -> torch.Tensor:
         """Token ids (N, T) -> embeddings (N, T, E)."""
-        if not isinstance(tokens, torch.Tensor) or tokens.is_floating_point() or tokens.dim() != 2:
+        if (
+            not isinstance(tokens, torch.Tensor)
+            or tokens.is_floating_point()
+            or tokens.dim() != 2
+        ):
             raise ValueError("tokens must be an integer tensor of shape (N, T)")
         return self.embedding(tokens)
 
     def classify(self, embeddings: torch.Tensor) -> torch.Tensor:
         """Embeddings (N, T, E) -> logits (N, classes)."""
-        if embeddings.dim() != 3 or embeddings.shape[-1] != self.embedding.embedding_dim:
-            raise ValueError(f"embeddings must have shape (N, T, {self.embedding.embedding_dim}), "
-                             f"got {tuple(embeddings.shape)}")
-        hidden = self.act(self.conv(embeddings.transpose(1, 2)))  # (N, T, E) -> (N, E, T) -> (N, C, T)
-        return self.fc(self.flatten(self.pool(hidden)))  # (N, C, 1) -> (N, C) -> (N, classes)
+        if (
+            embeddings.dim() != 3
+            or embeddings.shape[-1] != self.embedding.embedding_dim
+        ):
+            raise ValueError(
+                f"embeddings must have shape (N, T, {self.embedding.embedding_dim}), "
+                f"got {tuple(embeddings.shape)}"
+            )
+        hidden = self.act(
+            self.conv(embeddings.transpose(1, 2))
+        )  # (N, T, E) -> (N, E, T) -> (N, C, T)
+        return self.fc(
+            self.flatten(self.pool(hidden))
+        )  # (N, C, 1) -> (N, C) -> (N, classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classify(x if x.is_floating_point() else self.embed(x))
@@ -241,5 +325,7 @@ ARCHITECTURES = {"mlp": MLP, "cnn": CNN, "resnet": ResNet, "text": TextClassifie
 def build(architecture: str, **kwargs) -> nn.Module:
     """A fresh model of a named architecture (see :data:`ARCHITECTURES`) from keyword arguments."""
     if architecture not in ARCHITECTURES:
-        raise ValueError(f"unknown architecture {architecture!r}; known: {', '.join(sorted(ARCHITECTURES))}")
+        raise ValueError(
+            f"unknown architecture {architecture!r}; known: {', '.join(sorted(ARCHITECTURES))}"
+        )
     return ARCHITECTURES[architecture](**kwargs)

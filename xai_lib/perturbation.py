@@ -36,7 +36,17 @@ from ._core import (
 
 
 @attribution_method("occlusion")
-def occlusion(model, x, target=None, *, patch=8, stride=None, value=0.0, baseline=None, batch_size=None):
+def occlusion(
+    model,
+    x,
+    target=None,
+    *,
+    patch=8,
+    stride=None,
+    value=0.0,
+    baseline=None,
+    batch_size=None,
+):
     """Per pixel: the mean, over the windows covering it, of f_target(x) - f_target(occluded x).
 
     ``patch`` and ``stride`` are an int or an (h, w) pair; ``stride=None`` means stride = patch.
@@ -53,20 +63,30 @@ def occlusion(model, x, target=None, *, patch=8, stride=None, value=0.0, baselin
     if patch[0] > size[0] or patch[1] > size[1]:
         raise ValueError(f"patch {patch} is larger than the image {size}")
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"value must be a number (give a tensor as baseline=), got {type(value).__name__}")
+        raise ValueError(
+            f"value must be a number (give a tensor as baseline=), got {type(value).__name__}"
+        )
     if baseline is not None and value != 0.0:
         raise ValueError("give either value or baseline, not both")
     x = x.detach()
-    fill = broadcast_baseline(value, x, "value") if baseline is None else broadcast_baseline(baseline, x)
+    fill = (
+        broadcast_baseline(value, x, "value")
+        if baseline is None
+        else broadcast_baseline(baseline, x)
+    )
     tops = _window_starts(size[0], patch[0], stride[0], x.device)
     lefts = _window_starts(size[1], patch[1], stride[1], x.device)
-    drops = _window_drops(model, x, target, fill, tops, lefts, patch, batch_size)  # (N, 1, rows, cols)
+    drops = _window_drops(
+        model, x, target, fill, tops, lefts, patch, batch_size
+    )  # (N, 1, rows, cols)
     sums = _spread(drops, patch, stride, size)  # (N, 1, H, W)
     counts = _spread(torch.ones_like(drops[:1]), patch, stride, size)  # (1, 1, H, W)
     return (sums / counts.clamp_min(1)).to(x.dtype)
 
 
-def _window_drops(model, x, target, fill, tops, lefts, patch, batch_size) -> torch.Tensor:
+def _window_drops(
+    model, x, target, fill, tops, lefts, patch, batch_size
+) -> torch.Tensor:
     """f_target(x) - f_target(x with the window filled) for every window: (N, 1, rows, cols)."""
     clean, target = select_outputs(predict(model, x, batch_size), target)  # (N,), (N,)
     n, n_windows = x.shape[0], len(tops) * len(lefts)
@@ -77,10 +97,19 @@ def _window_drops(model, x, target, fill, tops, lefts, patch, batch_size) -> tor
         for part in progress(parts, len(parts), "occlusion"):
             pairs = torch.arange(part.start, part.stop, device=x.device)
             window, sample = pairs // n, pairs % n
-            inside = _window_masks(tops[window // len(lefts)], lefts[window % len(lefts)], patch, x.shape[-2:])
+            inside = _window_masks(
+                tops[window // len(lefts)],
+                lefts[window % len(lefts)],
+                patch,
+                x.shape[-2:],
+            )
             occluded = torch.where(inside, fill[sample], x[sample])  # (Q, C, H, W)
-            drops[part] = clean[sample] - select_outputs(model(occluded), target[sample])[0]
-    return drops.view(len(tops), len(lefts), n).permute(2, 0, 1)[:, None]  # (N, 1, rows, cols)
+            drops[part] = (
+                clean[sample] - select_outputs(model(occluded), target[sample])[0]
+            )
+    return drops.view(len(tops), len(lefts), n).permute(2, 0, 1)[
+        :, None
+    ]  # (N, 1, rows, cols)
 
 
 def _pair(value, name: str) -> tuple[int, int]:
@@ -99,11 +128,18 @@ def _window_starts(length: int, patch: int, stride: int, device) -> torch.Tensor
     With stride > patch the grid could place a last window wholly past the border: it is dropped,
     since it would cost a forward pass and occlude nothing.
     """
-    starts = torch.arange(math.ceil((length - patch) / stride) + 1, device=device) * stride
+    starts = (
+        torch.arange(math.ceil((length - patch) / stride) + 1, device=device) * stride
+    )
     return starts[starts < length]
 
 
-def _window_masks(tops: torch.Tensor, lefts: torch.Tensor, patch: tuple[int, int], size: tuple[int, int]):
+def _window_masks(
+    tops: torch.Tensor,
+    lefts: torch.Tensor,
+    patch: tuple[int, int],
+    size: tuple[int, int],
+):
     """(Q,) window corners -> (Q, 1, H, W) boolean masks, True inside each window."""
     rows = torch.arange(size[0], device=tops.device)
     cols = torch.arange(size[1], device=tops.device)
@@ -118,9 +154,19 @@ def _spread(grid: torch.Tensor, patch, stride, size) -> torch.Tensor:
     A transposed convolution with a patch of ones stamps each window's value onto its pixels.
     """
     ones = torch.ones(1, 1, *patch, dtype=grid.dtype, device=grid.device)
-    stamped = F.conv_transpose2d(grid, ones, stride=stride)  # (B, 1, h, w): windows may stick out
+    stamped = F.conv_transpose2d(
+        grid, ones, stride=stride
+    )  # (B, 1, h, w): windows may stick out
     # With stride > patch the last windows can end before the border: those pixels get nothing.
-    stamped = F.pad(stamped, (0, max(0, size[1] - stamped.shape[-1]), 0, max(0, size[0] - stamped.shape[-2])))
+    stamped = F.pad(
+        stamped,
+        (
+            0,
+            max(0, size[1] - stamped.shape[-1]),
+            0,
+            max(0, size[0] - stamped.shape[-2]),
+        ),
+    )
     return stamped[..., : size[0], : size[1]]
 
 
@@ -129,8 +175,16 @@ def _spread(grid: torch.Tensor, patch, stride, size) -> torch.Tensor:
 
 @attribution_method("rise")
 def rise(
-    model, x, target=None, *, n_masks: int = 1000, cell: int = 8, p: float = 0.5, seed: int | None = None,
-    probabilities: bool = True, batch_size=None,
+    model,
+    x,
+    target=None,
+    *,
+    n_masks: int = 1000,
+    cell: int = 8,
+    p: float = 0.5,
+    seed: int | None = None,
+    probabilities: bool = True,
+    batch_size=None,
 ):
     """RISE saliency: sum_m score(x * M_m) M_m / (n_masks * p), shaped (N, 1, H, W).
 
@@ -166,8 +220,16 @@ def rise(
     return saliency / (n_masks * p)
 
 
-def rise_masks(size, n_masks: int = 1000, cell: int = 8, p: float = 0.5, seed: int | None = None, *,
-               device=None, dtype=torch.float32) -> torch.Tensor:
+def rise_masks(
+    size,
+    n_masks: int = 1000,
+    cell: int = 8,
+    p: float = 0.5,
+    seed: int | None = None,
+    *,
+    device=None,
+    dtype=torch.float32,
+) -> torch.Tensor:
     """The (n_masks, 1, H, W) masks that :func:`rise` uses with the same arguments and seed.
 
     As in the RISE paper: a random binary ``cell`` x ``cell`` grid (``cell`` counts the cells
@@ -197,23 +259,46 @@ class _RiseMasks:
         check_positive_int(n_masks, "n_masks")
         check_positive_int(cell, "cell")
         if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 < p <= 1:
-            raise ValueError(f"p (the probability of keeping a cell) must be in (0, 1], got {p!r}")
+            raise ValueError(
+                f"p (the probability of keeping a cell) must be in (0, 1], got {p!r}"
+            )
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise ValueError(f"seed must be None or an int, got {seed!r}")
         generator = None if seed is None else torch.Generator().manual_seed(seed)
         self.size = size
         self.cell_size = (math.ceil(size[0] / cell), math.ceil(size[1] / cell))
-        self.upsampled = ((cell + 1) * self.cell_size[0], (cell + 1) * self.cell_size[1])
-        grids = torch.rand(n_masks, 1, cell, cell, generator=generator) < p  # (n_masks, 1, cell, cell)
+        self.upsampled = (
+            (cell + 1) * self.cell_size[0],
+            (cell + 1) * self.cell_size[1],
+        )
+        grids = (
+            torch.rand(n_masks, 1, cell, cell, generator=generator) < p
+        )  # (n_masks, 1, cell, cell)
         self.grids = grids.to(device=device, dtype=dtype)
-        shifts = [torch.randint(0, c, (n_masks,), generator=generator) for c in self.cell_size]
-        self.shifts = torch.stack(shifts, dim=1).to(device)  # (n_masks, 2): row and column offsets
+        shifts = [
+            torch.randint(0, c, (n_masks,), generator=generator) for c in self.cell_size
+        ]
+        self.shifts = torch.stack(shifts, dim=1).to(
+            device
+        )  # (n_masks, 2): row and column offsets
 
     def __call__(self, start: int, stop: int) -> torch.Tensor:
-        smooth = F.interpolate(self.grids[start:stop], size=self.upsampled, mode="bilinear",
-                               align_corners=False)  # (M, 1, (cell+1) ch, (cell+1) cw)
+        smooth = F.interpolate(
+            self.grids[start:stop],
+            size=self.upsampled,
+            mode="bilinear",
+            align_corners=False,
+        )  # (M, 1, (cell+1) ch, (cell+1) cw)
         shifts = self.shifts[start:stop]
-        rows = shifts[:, :1] + torch.arange(self.size[0], device=shifts.device)  # (M, H)
-        cols = shifts[:, 1:] + torch.arange(self.size[1], device=shifts.device)  # (M, W)
-        which = torch.arange(stop - start, device=shifts.device)[:, None, None]  # (M, 1, 1)
-        return smooth[which, 0, rows[:, :, None], cols[:, None, :]][:, None]  # (M, 1, H, W)
+        rows = shifts[:, :1] + torch.arange(
+            self.size[0], device=shifts.device
+        )  # (M, H)
+        cols = shifts[:, 1:] + torch.arange(
+            self.size[1], device=shifts.device
+        )  # (M, W)
+        which = torch.arange(stop - start, device=shifts.device)[
+            :, None, None
+        ]  # (M, 1, 1)
+        return smooth[which, 0, rows[:, :, None], cols[:, None, :]][
+            :, None
+        ]  # (M, 1, H, W)

@@ -25,7 +25,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._core import Hooks, attribution_method, check_image_batch, find_module, gradient, select_outputs
+from ._core import (
+    Hooks,
+    attribution_method,
+    check_image_batch,
+    find_module,
+    gradient,
+    select_outputs,
+)
 
 # --------------------------------------------------------------------------- modified ReLU backward
 
@@ -123,11 +130,15 @@ def grad_cam(model, x, target=None, *, layer=None, upsample: bool = True):
     check_image_batch(x)
     if not isinstance(upsample, bool):
         raise ValueError(f"upsample must be True or False, got {upsample!r}")
-    activation, grad = _activation_and_gradient(model, x, target, _cam_layer(model, layer))  # (N, C, h, w) each
+    activation, grad = _activation_and_gradient(
+        model, x, target, _cam_layer(model, layer)
+    )  # (N, C, h, w) each
     alpha = grad.mean(dim=(2, 3), keepdim=True)  # (N, C, 1, 1)
     cam = (alpha * activation).sum(dim=1, keepdim=True).clamp_min(0)  # (N, 1, h, w)
     if upsample:
-        cam = F.interpolate(cam, size=x.shape[-2:], mode="bilinear", align_corners=False)  # (N, 1, H, W)
+        cam = F.interpolate(
+            cam, size=x.shape[-2:], mode="bilinear", align_corners=False
+        )  # (N, 1, H, W)
     return cam.to(x.dtype)
 
 
@@ -143,11 +154,15 @@ def _cam_layer(model: nn.Module, layer) -> nn.Module:
         return find_module(model, layer)
     convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
     if not convs:
-        raise ValueError("the model has no nn.Conv2d layer; pass layer= (a module or its dotted name)")
+        raise ValueError(
+            "the model has no nn.Conv2d layer; pass layer= (a module or its dotted name)"
+        )
     return convs[-1]
 
 
-def _activation_and_gradient(model, x, target, layer: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
+def _activation_and_gradient(
+    model, x, target, layer: nn.Module
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The output A of ``layer`` on x and d f_target / d A, both (N, C, h, w).
 
     A is cut from the graph below it, so the backward pass stops at the layer and works
@@ -157,9 +172,15 @@ def _activation_and_gradient(model, x, target, layer: nn.Module) -> tuple[torch.
 
     def capture(module, args, output):
         if not isinstance(output, torch.Tensor) or output.dim() != 4:
-            shape = tuple(output.shape) if isinstance(output, torch.Tensor) else type(output).__name__
-            raise ValueError(f"Grad-CAM needs a layer whose output is (N, C, h, w); the chosen "
-                             f"{type(module).__name__} gives {shape}")
+            shape = (
+                tuple(output.shape)
+                if isinstance(output, torch.Tensor)
+                else type(output).__name__
+            )
+            raise ValueError(
+                f"Grad-CAM needs a layer whose output is (N, C, h, w); the chosen "
+                f"{type(module).__name__} gives {shape}"
+            )
         activation = output.detach().requires_grad_(True)
         activations.append(activation)
         # the network goes on with a copy: an in-place op after the layer (ReLU(inplace=True)) would
@@ -170,8 +191,10 @@ def _activation_and_gradient(model, x, target, layer: nn.Module) -> tuple[torch.
         hooks.add(layer.register_forward_hook(capture))
         output = model(x.detach())
         if len(activations) != 1:
-            raise ValueError(f"the chosen {type(layer).__name__} ran {len(activations)} times in one forward "
-                             "pass; Grad-CAM needs a layer that runs exactly once")
+            raise ValueError(
+                f"the chosen {type(layer).__name__} ran {len(activations)} times in one forward "
+                "pass; Grad-CAM needs a layer that runs exactly once"
+            )
         selected, _ = select_outputs(output, target)
         (grad,) = torch.autograd.grad(selected.sum(), activations[0])
     return activations[0].detach(), grad

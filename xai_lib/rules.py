@@ -62,7 +62,9 @@ CONVOLUTIONS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
 def stabilize(z: torch.Tensor, eps: float) -> torch.Tensor:
     """z + eps * sign(z), where sign(0) = +1, so the result is never closer to 0 than eps."""
-    sign = (z >= 0).to(z.dtype) * 2 - 1  # in z's dtype: python-scalar branches of torch.where would round eps
+    sign = (z >= 0).to(
+        z.dtype
+    ) * 2 - 1  # in z's dtype: python-scalar branches of torch.where would round eps
     return z + eps * sign
 
 
@@ -81,13 +83,15 @@ class Contribution:
     Contributions add and subtract term by term.
     """
 
-    def __init__(self, z: torch.Tensor, share: Callable[[torch.Tensor], torch.Tensor]) -> None:
+    def __init__(
+        self, z: torch.Tensor, share: Callable[[torch.Tensor], torch.Tensor]
+    ) -> None:
         self.z, self.share = z, share
 
-    def __add__(self, other: "Contribution") -> "Contribution":
+    def __add__(self, other: Contribution) -> Contribution:
         return Contribution(self.z + other.z, lambda s: self.share(s) + other.share(s))
 
-    def __sub__(self, other: "Contribution") -> "Contribution":
+    def __sub__(self, other: Contribution) -> Contribution:
         return Contribution(self.z - other.z, lambda s: self.share(s) - other.share(s))
 
     def redistribute(self, relevance: torch.Tensor, eps: float) -> torch.Tensor:
@@ -134,8 +138,11 @@ class Gamma(Rule):
 
     def relevance(self, layer, relevance):
         weight, bias = layer.weight, layer.bias
-        boosted = layer.contribution(layer.x, weight + self.gamma * weight.clamp(min=0),
-                                     None if bias is None else bias + self.gamma * bias.clamp(min=0))
+        boosted = layer.contribution(
+            layer.x,
+            weight + self.gamma * weight.clamp(min=0),
+            None if bias is None else bias + self.gamma * bias.clamp(min=0),
+        )
         return boosted.redistribute(relevance, STABILIZER)
 
 
@@ -154,7 +161,11 @@ def _signed(layer, positive: bool) -> Contribution:
     ReLU have no negative part, which saves the second pass.
     """
     x, weight, bias = layer.x, layer.weight, layer.bias
-    same, opposite = (_positive_part, _negative_part) if positive else (_negative_part, _positive_part)
+    same, opposite = (
+        (_positive_part, _negative_part)
+        if positive
+        else (_negative_part, _positive_part)
+    )
     part = layer.contribution(x.clamp(min=0), same(weight), same(bias))
     if (x < 0).any():
         part = part + layer.contribution(x.clamp(max=0), opposite(weight), None)
@@ -178,21 +189,37 @@ class AlphaBeta(Rule):
         self.alpha = check_nonnegative(alpha, "alpha")
         self.beta = check_nonnegative(beta, "beta")
         if not math.isclose(self.alpha - self.beta, 1.0):
-            raise ValueError(f"alpha - beta must be 1 so relevance is conserved, got alpha={alpha}, beta={beta}")
+            raise ValueError(
+                f"alpha - beta must be 1 so relevance is conserved, got alpha={alpha}, beta={beta}"
+            )
 
     def relevance(self, layer, relevance):
-        result = self.alpha * _signed(layer, positive=True).redistribute(relevance, STABILIZER)
+        result = self.alpha * _signed(layer, positive=True).redistribute(
+            relevance, STABILIZER
+        )
         if self.beta:
-            result = result - self.beta * _signed(layer, positive=False).redistribute(relevance, STABILIZER)
+            result = result - self.beta * _signed(layer, positive=False).redistribute(
+                relevance, STABILIZER
+            )
         return result
 
 
 def _check_bound(value, name: str):
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+    if (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    ):
         return float(value)
-    if isinstance(value, torch.Tensor) and value.is_floating_point() and torch.isfinite(value).all():
+    if (
+        isinstance(value, torch.Tensor)
+        and value.is_floating_point()
+        and torch.isfinite(value).all()
+    ):
         return value.detach()
-    raise ValueError(f"ZBox {name} must be a finite number or a finite float tensor, got {value!r}")
+    raise ValueError(
+        f"ZBox {name} must be a finite number or a finite float tensor, got {value!r}"
+    )
 
 
 def _bound(value, x: torch.Tensor, name: str) -> torch.Tensor:
@@ -201,8 +228,10 @@ def _bound(value, x: torch.Tensor, name: str) -> torch.Tensor:
     try:
         return bound.broadcast_to(x.shape)
     except RuntimeError:
-        raise ValueError(f"ZBox {name} of shape {tuple(bound.shape)} does not broadcast to the input of its "
-                         f"layer, of shape {tuple(x.shape)}") from None
+        raise ValueError(
+            f"ZBox {name} of shape {tuple(bound.shape)} does not broadcast to the input of its "
+            f"layer, of shape {tuple(x.shape)}"
+        ) from None
 
 
 class ZBox(Rule):
@@ -215,22 +244,36 @@ class ZBox(Rule):
     def __init__(self, low, high) -> None:
         self.low, self.high = _check_bound(low, "low"), _check_bound(high, "high")
         try:
-            ordered = bool((torch.as_tensor(self.low) <= torch.as_tensor(self.high)).all())
+            ordered = bool(
+                (torch.as_tensor(self.low) <= torch.as_tensor(self.high)).all()
+            )
         except RuntimeError:
-            raise ValueError("ZBox low and high do not broadcast against each other") from None
+            raise ValueError(
+                "ZBox low and high do not broadcast against each other"
+            ) from None
         if not ordered:
             raise ValueError("ZBox needs low <= high everywhere")
 
     def relevance(self, layer, relevance):
         x, weight, bias = layer.x, layer.weight, layer.bias
-        box = (layer.own()
-               - layer.contribution(_bound(self.low, x, "low"), weight.clamp(min=0), _positive_part(bias))
-               - layer.contribution(_bound(self.high, x, "high"), weight.clamp(max=0), _negative_part(bias)))
+        box = (
+            layer.own()
+            - layer.contribution(
+                _bound(self.low, x, "low"), weight.clamp(min=0), _positive_part(bias)
+            )
+            - layer.contribution(
+                _bound(self.high, x, "high"), weight.clamp(max=0), _negative_part(bias)
+            )
+        )
         return box.redistribute(relevance, STABILIZER)
 
     def __repr__(self) -> str:
         def show(bound):
-            return f"tensor of shape {tuple(bound.shape)}" if isinstance(bound, torch.Tensor) else repr(bound)
+            return (
+                f"tensor of shape {tuple(bound.shape)}"
+                if isinstance(bound, torch.Tensor)
+                else repr(bound)
+            )
 
         return f"ZBox(low={show(self.low)}, high={show(self.high)})"
 
@@ -239,18 +282,27 @@ class Flat(Rule):
     """The flat rule: every input connected to an output gets an equal share of its relevance."""
 
     def relevance(self, layer, relevance):
-        uniform = layer.contribution(torch.ones_like(layer.x), torch.ones_like(layer.weight), None)
+        uniform = layer.contribution(
+            torch.ones_like(layer.x), torch.ones_like(layer.weight), None
+        )
         return uniform.redistribute(relevance, STABILIZER)
 
 
 def check_rule(rule, name: str) -> Rule:
     if not isinstance(rule, Rule):
-        raise ValueError(f"{name} must be an xl.rules.Rule (e.g. xl.rules.Gamma()), got {rule!r}")
+        raise ValueError(
+            f"{name} must be an xl.rules.Rule (e.g. xl.rules.Gamma()), got {rule!r}"
+        )
     return rule
 
 
-def layered(model: nn.Module, first: Rule | None = None, lower: Rule | None = None, middle: Rule | None = None,
-            top: Rule | None = None) -> dict[str, Rule]:
+def layered(
+    model: nn.Module,
+    first: Rule | None = None,
+    lower: Rule | None = None,
+    middle: Rule | None = None,
+    top: Rule | None = None,
+) -> dict[str, Rule]:
     """The per-depth composite of the LRP tutorial as ``{module name: rule}`` for ``xl.lrp(rules=...)``.
 
     Defaults: ``first=Flat()`` (pass ``ZBox(low, high)`` when the input range is known, as the
@@ -276,9 +328,9 @@ def layered(model: nn.Module, first: Rule | None = None, lower: Rule | None = No
     convolutions = [i for i, (_, m) in enumerate(rest) if isinstance(m, CONVOLUTIONS)]
     dense_head = len(rest) - 1 - convolutions[-1] if convolutions else 0
     n_top = dense_head or len(rest) - (2 * len(rest)) // 3
-    body = rest[:len(rest) - n_top]
+    body = rest[: len(rest) - n_top]
     rules = {layers[0][0]: first}
-    rules.update({name: lower for name, _ in body[:len(body) // 2]})
-    rules.update({name: middle for name, _ in body[len(body) // 2:]})
-    rules.update({name: top for name, _ in rest[len(rest) - n_top:]})
+    rules.update({name: lower for name, _ in body[: len(body) // 2]})
+    rules.update({name: middle for name, _ in body[len(body) // 2 :]})
+    rules.update({name: top for name, _ in rest[len(rest) - n_top :]})
     return rules

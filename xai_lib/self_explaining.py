@@ -29,10 +29,16 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._core import check_image_batch, check_input, check_nonnegative, check_positive_int, preserved, resolve_target
+from ._core import (
+    check_image_batch,
+    check_input,
+    check_nonnegative,
+    check_positive_int,
+    preserved,
+    resolve_target,
+)
 from .activations import SoftplusBeta
 from .models import CNN
-
 
 # --------------------------------------------------------------------------- the GAM
 
@@ -57,22 +63,32 @@ class GAM(nn.Module):
         self.weight1 = nn.Parameter(slopes)  # (D, H)
         self.bias1 = nn.Parameter(-slopes * kinks)  # (D, H)
         self.act = nn.ReLU()
-        self.weight2 = nn.Parameter(torch.randn(features, hidden, classes) / math.sqrt(hidden * features))  # (D, H, K)
-        self.bias2 = nn.Parameter(torch.zeros(features, classes))  # (D, K): each g_i's constant
+        self.weight2 = nn.Parameter(
+            torch.randn(features, hidden, classes) / math.sqrt(hidden * features)
+        )  # (D, H, K)
+        self.bias2 = nn.Parameter(
+            torch.zeros(features, classes)
+        )  # (D, K): each g_i's constant
         self.bias = nn.Parameter(torch.zeros(classes))  # (K,)
         self.features, self.classes, self.hidden = features, classes, hidden
 
     def _check(self, x: torch.Tensor) -> torch.Tensor:
         check_input(x)
         if x.dim() != 2 or x.shape[1] != self.features:
-            raise ValueError(f"x must have shape (N, {self.features}), got {tuple(x.shape)}")
+            raise ValueError(
+                f"x must have shape (N, {self.features}), got {tuple(x.shape)}"
+            )
         return x
 
     def contributions(self, x: torch.Tensor) -> torch.Tensor:
         """g_ik(x_i) for every sample, feature and class: (N, D) -> (N, D, K)."""
         self._check(x)
-        hidden = self.act(x[:, :, None] * self.weight1 + self.bias1)  # (N, D, 1) * (D, H) -> (N, D, H)
-        return torch.einsum("ndh,dhk->ndk", hidden, self.weight2) + self.bias2  # (N, D, K)
+        hidden = self.act(
+            x[:, :, None] * self.weight1 + self.bias1
+        )  # (N, D, 1) * (D, H) -> (N, D, H)
+        return (
+            torch.einsum("ndh,dhk->ndk", hidden, self.weight2) + self.bias2
+        )  # (N, D, K)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.contributions(x).sum(dim=1) + self.bias  # (N, D, K) -> (N, K)
@@ -84,17 +100,27 @@ class GAM(nn.Module):
         with preserved(self), torch.no_grad():
             t = resolve_target(self, x, target)
             parts = self.contributions(x)  # (N, D, K)
-            return parts.gather(2, t[:, None, None].expand(-1, self.features, 1))[:, :, 0]  # (N, D)
+            return parts.gather(2, t[:, None, None].expand(-1, self.features, 1))[
+                :, :, 0
+            ]  # (N, D)
 
     def shape_functions(self, values: torch.Tensor) -> torch.Tensor:
         """g_ik on a grid: ``values`` (M,) is fed to every feature at once -> (M, D, K), detached."""
-        if not isinstance(values, torch.Tensor) or values.dim() != 1 or not values.is_floating_point():
-            raise ValueError("values must be a 1-D floating-point tensor (the grid to draw the shape functions on)")
+        if (
+            not isinstance(values, torch.Tensor)
+            or values.dim() != 1
+            or not values.is_floating_point()
+        ):
+            raise ValueError(
+                "values must be a 1-D floating-point tensor (the grid to draw the shape functions on)"
+            )
         with torch.no_grad():
-            return self.contributions(values[:, None].expand(-1, self.features).to(self.bias.dtype))
+            return self.contributions(
+                values[:, None].expand(-1, self.features).to(self.bias.dtype)
+            )
 
     @torch.no_grad()
-    def center_(self, x: torch.Tensor) -> "GAM":
+    def center_(self, x: torch.Tensor) -> GAM:
         """Make every shape function average zero over the data ``x`` (N, D), moving each constant
         into the bias; the outputs do not change. Then R_i = g_i(x_i) says how feature i moves
         the output away from its average over the data. Returns the model."""
@@ -112,12 +138,24 @@ class Window(NamedTuple):
 
     size: int  # side of the window, in input pixels
     stride: int  # input pixels between the windows of neighbouring positions
-    offset: int  # how far window 0 starts before the image (the padding, in input pixels)
+    offset: (
+        int  # how far window 0 starts before the image (the padding, in input pixels)
+    )
 
 
 # Layers that act on each position alone: they leave the window as it is.
-POINTWISE = (nn.ReLU, nn.LeakyReLU, nn.Softplus, nn.Sigmoid, nn.Tanh, nn.GELU, SoftplusBeta, nn.Identity,
-             nn.BatchNorm2d, nn.Dropout)
+POINTWISE = (
+    nn.ReLU,
+    nn.LeakyReLU,
+    nn.Softplus,
+    nn.Sigmoid,
+    nn.Tanh,
+    nn.GELU,
+    SoftplusBeta,
+    nn.Identity,
+    nn.BatchNorm2d,
+    nn.Dropout,
+)
 WINDOWED = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)
 
 
@@ -125,7 +163,9 @@ def _side(value, name: str, layer: nn.Module) -> int:
     """One number from an int or a square pair; ValueError for rectangular settings."""
     pair = (value, value) if isinstance(value, int) else tuple(value)
     if pair[0] != pair[1]:
-        raise ValueError(f"receptive_field handles square kernels only; {layer} has {name} {pair}")
+        raise ValueError(
+            f"receptive_field handles square kernels only; {layer} has {name} {pair}"
+        )
     return int(pair[0])
 
 
@@ -149,23 +189,32 @@ def receptive_field(trunk: nn.Module) -> Window:
         if isinstance(layer, POINTWISE):
             continue
         if not isinstance(layer, WINDOWED):
-            raise ValueError(f"receptive_field cannot follow a {type(layer).__name__}: the trunk may hold only "
-                             f"Conv2d, MaxPool2d, AvgPool2d and pointwise layers")
+            raise ValueError(
+                f"receptive_field cannot follow a {type(layer).__name__}: the trunk may hold only "
+                f"Conv2d, MaxPool2d, AvgPool2d and pointwise layers"
+            )
         kernel = _side(layer.kernel_size, "kernel_size", layer)
         dilation = _side(getattr(layer, "dilation", 1), "dilation", layer)
         stride = _side(layer.stride, "stride", layer)
         padding = layer.padding
         if isinstance(padding, str):
-            raise ValueError(f"receptive_field needs numeric padding, got {padding!r} in {layer}")
+            raise ValueError(
+                f"receptive_field needs numeric padding, got {padding!r} in {layer}"
+            )
         size += dilation * (kernel - 1) * jump
         offset += _side(padding, "padding", layer) * jump
         jump *= stride
     return Window(size, jump, offset)
 
 
-def _coverage(positions: int, pixels: int, window: Window, like: torch.Tensor) -> torch.Tensor:
+def _coverage(
+    positions: int, pixels: int, window: Window, like: torch.Tensor
+) -> torch.Tensor:
     """(positions, pixels): row i spreads one unit evenly over the pixels window i covers in the image."""
-    start = torch.arange(positions, device=like.device)[:, None] * window.stride - window.offset  # (P, 1)
+    start = (
+        torch.arange(positions, device=like.device)[:, None] * window.stride
+        - window.offset
+    )  # (P, 1)
     pixel = torch.arange(pixels, device=like.device)[None, :]  # (1, Q)
     inside = ((pixel >= start) & (pixel < start + window.size)).to(like.dtype)  # (P, Q)
     return inside / inside.sum(dim=1, keepdim=True).clamp_min(1)
@@ -185,27 +234,39 @@ class BagOfLocalFeatures(nn.Module):
     def __init__(self, trunk: nn.Module, channels: int, classes: int, hidden: int = 64):
         super().__init__()
         if not isinstance(trunk, nn.Module):
-            raise ValueError(f"trunk must be a torch.nn.Module, got {type(trunk).__name__}")
+            raise ValueError(
+                f"trunk must be a torch.nn.Module, got {type(trunk).__name__}"
+            )
         check_positive_int(channels, "channels")
         check_positive_int(classes, "classes")
         check_positive_int(hidden, "hidden")
         self.window = receptive_field(trunk)
         self.trunk = trunk
-        self.head = nn.Sequential(nn.Conv2d(channels, hidden, 1), nn.ReLU(), nn.Conv2d(hidden, classes, 1))
+        self.head = nn.Sequential(
+            nn.Conv2d(channels, hidden, 1), nn.ReLU(), nn.Conv2d(hidden, classes, 1)
+        )
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.flatten = nn.Flatten()
         self.classes = classes
 
     @classmethod
-    def on_cnn(cls, cnn: CNN, layers: int, hidden: int = 64) -> "BagOfLocalFeatures":
+    def on_cnn(cls, cnn: CNN, layers: int, hidden: int = 64) -> BagOfLocalFeatures:
         """A bag of local features whose trunk is a frozen copy of the first ``layers`` modules of
         a trained :class:`xai_lib.models.CNN`'s ``features`` (conv, activation, pool per stage);
         the CNN itself is left as it is. More layers: larger windows. For the book's three-stage
         CNN, 5 layers see 8 pixels, 8 layers 18 and all 9 layers 22."""
         if not isinstance(cnn, CNN):
-            raise ValueError(f"cnn must be an xai_lib.models.CNN, got {type(cnn).__name__}")
-        if isinstance(layers, bool) or not isinstance(layers, int) or not 1 <= layers <= len(cnn.features):
-            raise ValueError(f"layers must be an integer from 1 to {len(cnn.features)}, got {layers!r}")
+            raise ValueError(
+                f"cnn must be an xai_lib.models.CNN, got {type(cnn).__name__}"
+            )
+        if (
+            isinstance(layers, bool)
+            or not isinstance(layers, int)
+            or not 1 <= layers <= len(cnn.features)
+        ):
+            raise ValueError(
+                f"layers must be an integer from 1 to {len(cnn.features)}, got {layers!r}"
+            )
         trunk = copy.deepcopy(cnn.features[:layers]).requires_grad_(False)
         channels = [m for m in trunk if isinstance(m, nn.Conv2d)][-1].out_channels
         classes = cnn.classifier[-1].out_features
@@ -216,7 +277,9 @@ class BagOfLocalFeatures(nn.Module):
         return self.head(self.trunk(check_image_batch(x)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.flatten(self.pool(self.evidence(x)))  # (N, K, h, w) -> (N, K, 1, 1) -> (N, K)
+        return self.flatten(
+            self.pool(self.evidence(x))
+        )  # (N, K, h, w) -> (N, K, 1, 1) -> (N, K)
 
     def explain(self, x: torch.Tensor, target=None) -> torch.Tensor:
         """Pixel relevance (N, 1, H, W) for output ``target`` (None: the predicted class), detached.
@@ -230,13 +293,19 @@ class BagOfLocalFeatures(nn.Module):
             t = resolve_target(self, x, target)
             maps = self.evidence(x)  # (N, K, h, w)
             h, w = maps.shape[-2:]
-            chosen = maps.gather(1, t[:, None, None, None].expand(-1, 1, h, w))[:, 0]  # (N, h, w)
+            chosen = maps.gather(1, t[:, None, None, None].expand(-1, 1, h, w))[
+                :, 0
+            ]  # (N, h, w)
             rows = _coverage(h, x.shape[-2], self.window, maps)  # (h, H)
             cols = _coverage(w, x.shape[-1], self.window, maps)  # (w, W)
-            pixels = torch.einsum("nab,ai,bj->nij", chosen, rows, cols) / (h * w)  # (N, H, W)
+            pixels = torch.einsum("nab,ai,bj->nij", chosen, rows, cols) / (
+                h * w
+            )  # (N, H, W)
             return pixels[:, None].to(x.dtype)
 
-    def fit(self, x: torch.Tensor, y: torch.Tensor, *, batch_size: int = 256, **options) -> list:
+    def fit(
+        self, x: torch.Tensor, y: torch.Tensor, *, batch_size: int = 256, **options
+    ) -> list:
         """Train the head on (x, y) with :func:`train_classifier` (``options``: epochs, lr, ...);
         the trunk is left as it is. Its features are computed once, in chunks of ``batch_size``
         images, so each epoch only runs the head. Returns the mean loss per epoch."""
@@ -244,8 +313,12 @@ class BagOfLocalFeatures(nn.Module):
         check_positive_int(batch_size, "batch_size")
         self.trunk.eval()
         with torch.no_grad():
-            features = torch.cat([self.trunk(chunk) for chunk in x.split(batch_size)])  # (N, channels, h, w)
-        losses = train_classifier(nn.Sequential(self.head, self.pool, self.flatten), features, y, **options)
+            features = torch.cat(
+                [self.trunk(chunk) for chunk in x.split(batch_size)]
+            )  # (N, channels, h, w)
+        losses = train_classifier(
+            nn.Sequential(self.head, self.pool, self.flatten), features, y, **options
+        )
         self.eval()
         return losses
 
@@ -253,8 +326,17 @@ class BagOfLocalFeatures(nn.Module):
 # --------------------------------------------------------------------------- training
 
 
-def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int = 5, lr: float = 3e-3,
-                     batch_size: int = 64, weight_decay: float = 1e-4, seed: int = 0) -> list:
+def train_classifier(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    epochs: int = 5,
+    lr: float = 3e-3,
+    batch_size: int = 64,
+    weight_decay: float = 1e-4,
+    seed: int = 0,
+) -> list:
     """Train ``model`` on (x, y) with AdamW and a cross-entropy loss; returns the mean loss per epoch.
 
     A model with one output is trained with the logistic loss on labels 0/1 (its output is the
@@ -267,9 +349,16 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epoc
     check_nonnegative(weight_decay, "weight_decay")
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
         raise ValueError(f"lr must be a number > 0, got {lr!r}")
-    if not isinstance(y, torch.Tensor) or y.dim() != 1 or y.shape[0] != x.shape[0] or y.is_floating_point():
-        raise ValueError(f"y must be integer labels of shape ({x.shape[0]},), got "
-                         f"{tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__}")
+    if (
+        not isinstance(y, torch.Tensor)
+        or y.dim() != 1
+        or y.shape[0] != x.shape[0]
+        or y.is_floating_point()
+    ):
+        raise ValueError(
+            f"y must be integer labels of shape ({x.shape[0]},), got "
+            f"{tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__}"
+        )
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=lr, weight_decay=weight_decay)
     order = torch.Generator().manual_seed(seed)
@@ -280,7 +369,9 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epoc
         for batch in torch.randperm(len(y), generator=order).split(batch_size):
             out = model(x[batch])  # (B, K)
             if out.shape[1] == 1:
-                loss = F.binary_cross_entropy_with_logits(out[:, 0], y[batch].to(out.dtype))
+                loss = F.binary_cross_entropy_with_logits(
+                    out[:, 0], y[batch].to(out.dtype)
+                )
             else:
                 loss = F.cross_entropy(out, y[batch])
             optimizer.zero_grad()

@@ -66,29 +66,55 @@ def sawtooth(depth: int) -> nn.Sequential:
 
 def _check_interval(low, high) -> tuple[float, float]:
     for value, name in ((low, "low"), (high, "high")):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not abs(value) < float("inf"):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not abs(value) < float("inf")
+        ):
             raise ValueError(f"{name} must be a finite number, got {value!r}")
     if not low < high:
-        raise ValueError(f"the interval needs low < high, got low={low!r}, high={high!r}")
+        raise ValueError(
+            f"the interval needs low < high, got low={low!r}, high={high!r}"
+        )
     return float(low), float(high)
 
 
 def _model_dtype_device(model: nn.Module) -> tuple[torch.dtype, torch.device]:
     """Where and in which float dtype the model computes (float32 on the CPU if it has no parameters)."""
-    tensor = next((t for t in list(model.parameters()) + list(model.buffers()) if t.is_floating_point()), None)
-    return (torch.float32, torch.device("cpu")) if tensor is None else (tensor.dtype, tensor.device)
+    tensor = next(
+        (
+            t
+            for t in list(model.parameters()) + list(model.buffers())
+            if t.is_floating_point()
+        ),
+        None,
+    )
+    return (
+        (torch.float32, torch.device("cpu"))
+        if tensor is None
+        else (tensor.dtype, tensor.device)
+    )
 
 
 def _one_d_outputs(model: nn.Module, xs: torch.Tensor, batch_size) -> torch.Tensor:
     """f(x) for a 1-D model on points xs (P,) -> (P,); the model maps (N, 1) to (N, 1) or (N,)."""
     out = predict(model, xs[:, None], batch_size)
     if out.numel() != xs.numel():
-        raise ValueError(f"a 1-D model must map (N, 1) to (N, 1) or (N,), got outputs of shape {tuple(out.shape)}")
+        raise ValueError(
+            f"a 1-D model must map (N, 1) to (N, 1) or (N,), got outputs of shape {tuple(out.shape)}"
+        )
     return out.reshape(-1)
 
 
-def linear_pieces(model, low: float = 0.0, high: float = 1.0, points: int = 2**16 + 1, *, rtol: float = 1e-6,
-                  batch_size=None) -> torch.Tensor:
+def linear_pieces(
+    model,
+    low: float = 0.0,
+    high: float = 1.0,
+    points: int = 2**16 + 1,
+    *,
+    rtol: float = 1e-6,
+    batch_size=None,
+) -> torch.Tensor:
     """The slopes of the linear pieces of a 1-D piecewise-linear model on [low, high], left to right.
 
     The model is evaluated (in its own dtype and on its device; float64 is the robust choice) on
@@ -102,7 +128,9 @@ def linear_pieces(model, low: float = 0.0, high: float = 1.0, points: int = 2**1
     low, high = _check_interval(low, high)
     check_positive_int(points, "points")
     if points < 3:
-        raise ValueError(f"points must be at least 3 to see a slope change, got {points}")
+        raise ValueError(
+            f"points must be at least 3 to see a slope change, got {points}"
+        )
     check_nonnegative(rtol, "rtol")
     check_batch_size(batch_size)
     check_model(model)
@@ -113,28 +141,54 @@ def linear_pieces(model, low: float = 0.0, high: float = 1.0, points: int = 2**1
     step = (high - low) / (points - 1)
     slopes = ys.diff() / step  # (points-1,) one per grid cell
     noise = 64 * torch.finfo(dtype).eps * ys.abs().max() / step
-    changes = slopes.diff().abs() > torch.maximum(rtol * slopes.abs().max(), noise)  # (points-2,) at inner points
+    changes = slopes.diff().abs() > torch.maximum(
+        rtol * slopes.abs().max(), noise
+    )  # (points-2,) at inner points
     before = torch.cat([changes.new_zeros(1), changes])  # change at the cell's left end
     after = torch.cat([changes, changes.new_zeros(1)])  # change at the cell's right end
     run_starts = changes & ~before[:-1]
-    piece = torch.cat([run_starts.new_zeros(1, dtype=torch.long), run_starts.long().cumsum(0)])  # (points-1,)
+    piece = torch.cat(
+        [run_starts.new_zeros(1, dtype=torch.long), run_starts.long().cumsum(0)]
+    )  # (points-1,)
     clean = ~before & ~after
     count = int(piece[-1]) + 1
-    total = torch.zeros(count, dtype=dtype, device=device).index_add_(0, piece[clean], slopes[clean])
-    cells = torch.zeros(count, dtype=dtype, device=device).index_add_(0, piece[clean], torch.ones_like(slopes[clean]))
+    total = torch.zeros(count, dtype=dtype, device=device).index_add_(
+        0, piece[clean], slopes[clean]
+    )
+    cells = torch.zeros(count, dtype=dtype, device=device).index_add_(
+        0, piece[clean], torch.ones_like(slopes[clean])
+    )
     if (cells == 0).any():
-        raise ValueError(f"kinks lie closer than the grid can separate; raise points above {points}")
+        raise ValueError(
+            f"kinks lie closer than the grid can separate; raise points above {points}"
+        )
     return total / cells
 
 
-def count_linear_pieces(model, low: float = 0.0, high: float = 1.0, points: int = 2**16 + 1, *, rtol: float = 1e-6,
-                        batch_size=None) -> int:
+def count_linear_pieces(
+    model,
+    low: float = 0.0,
+    high: float = 1.0,
+    points: int = 2**16 + 1,
+    *,
+    rtol: float = 1e-6,
+    batch_size=None,
+) -> int:
     """How many linear pieces a 1-D piecewise-linear model has on [low, high] (see linear_pieces)."""
-    return len(linear_pieces(model, low, high, points, rtol=rtol, batch_size=batch_size))
+    return len(
+        linear_pieces(model, low, high, points, rtol=rtol, batch_size=batch_size)
+    )
 
 
-def gradient_autocorrelation(model, low: float = 0.0, high: float = 1.0, points: int = 256, target=0, *,
-                             max_lag: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def gradient_autocorrelation(
+    model,
+    low: float = 0.0,
+    high: float = 1.0,
+    points: int = 256,
+    target=0,
+    *,
+    max_lag: int | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Autocorrelation of df/dx along ``points`` inputs on [low, high]: (lags (L,), acf (L,)).
 
     The inputs sit at the middles of ``points`` equal cells, so none falls on a sawtooth kink.
@@ -146,22 +200,39 @@ def gradient_autocorrelation(model, low: float = 0.0, high: float = 1.0, points:
     low, high = _check_interval(low, high)
     check_positive_int(points, "points")
     max_lag = points // 2 if max_lag is None else max_lag
-    if isinstance(max_lag, bool) or not isinstance(max_lag, int) or not 0 <= max_lag < points:
+    if (
+        isinstance(max_lag, bool)
+        or not isinstance(max_lag, int)
+        or not 0 <= max_lag < points
+    ):
         raise ValueError(f"max_lag must be an integer in [0, points), got {max_lag!r}")
     check_model(model)
     dtype, device = _model_dtype_device(model)
-    xs = low + (torch.arange(points, dtype=dtype, device=device) + 0.5) * ((high - low) / points)
+    xs = low + (torch.arange(points, dtype=dtype, device=device) + 0.5) * (
+        (high - low) / points
+    )
     t = as_target_tensor(target, points, device)
     with preserved(model):
         _one_d_outputs(model, xs[:1], None)  # a clear error for models that are not 1-D
         grad, _ = gradient(model, xs[:, None], t)
     g = grad.reshape(-1) - grad.mean()
-    acf = torch.stack([(g[: points - k] * g[k:]).sum() for k in range(max_lag + 1)]) / g.square().sum()
+    acf = (
+        torch.stack([(g[: points - k] * g[k:]).sum() for k in range(max_lag + 1)])
+        / g.square().sum()
+    )
     return torch.arange(max_lag + 1, device=device), acf
 
 
-def shatteredness(model, x, target=None, radius: float = 0.01, n: int = 16, *, seed: int | None = None,
-                  batch_size=None) -> torch.Tensor:
+def shatteredness(
+    model,
+    x,
+    target=None,
+    radius: float = 0.01,
+    n: int = 16,
+    *,
+    seed: int | None = None,
+    batch_size=None,
+) -> torch.Tensor:
     """1 - mean correlation between the gradient at x and at ``n`` nearby inputs, per sample.
 
     Nearby inputs are x + radius * noise with standard normal noise (``radius`` is absolute, in
@@ -174,8 +245,10 @@ def shatteredness(model, x, target=None, radius: float = 0.01, n: int = 16, *, s
     check_model(model)
     x = check_input(x).detach()
     if x[0].numel() < 2:
-        raise ValueError("shatteredness correlates gradients over features: x needs at least 2 features per "
-                         "sample; for 1-D models use gradient_autocorrelation")
+        raise ValueError(
+            "shatteredness correlates gradients over features: x needs at least 2 features per "
+            "sample; for 1-D models use gradient_autocorrelation"
+        )
     check_nonnegative(radius, "radius")
     check_positive_int(n, "n")
     check_batch_size(batch_size)
@@ -189,6 +262,10 @@ def shatteredness(model, x, target=None, radius: float = 0.01, n: int = 16, *, s
         for part in chunks(n * samples, batch_size, x[0].numel(), x.device):
             neighbours = torch.arange(part.start, part.stop, device=x.device)
             sample = neighbours % samples
-            grad, _ = gradient(model, x[sample] + radius * draws.rows(part), target[sample])
-            correlation.index_add_(0, sample, pearson(grad.flatten(1), clean[sample].flatten(1)))
+            grad, _ = gradient(
+                model, x[sample] + radius * draws.rows(part), target[sample]
+            )
+            correlation.index_add_(
+                0, sample, pearson(grad.flatten(1), clean[sample].flatten(1))
+            )
     return 1 - correlation / n

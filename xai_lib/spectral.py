@@ -25,13 +25,25 @@ import math
 
 import torch
 
-from ._core import check_choice, check_image_batch, check_input, check_model, get_method, progress, resolve_target
+from ._core import (
+    check_choice,
+    check_image_batch,
+    check_input,
+    check_model,
+    get_method,
+    progress,
+    resolve_target,
+)
 from .metrics import deletion, insertion, mu_fidelity, ranks
 
 LOW_PASS_KINDS = ("ideal", "gaussian")
 
 #: metric name -> (function, +1 when higher is better else -1)
-FIDELITY_METRICS = {"deletion": (deletion, -1), "insertion": (insertion, 1), "mu_fidelity": (mu_fidelity, 1)}
+FIDELITY_METRICS = {
+    "deletion": (deletion, -1),
+    "insertion": (insertion, 1),
+    "mu_fidelity": (mu_fidelity, 1),
+}
 
 DEFAULT_CUTOFFS = (0.02, 0.04, 0.06, 0.08, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
 
@@ -43,27 +55,41 @@ def _check_maps(a, name: str = "a", min_dim: int = 2) -> torch.Tensor:
     """Real maps (..., H, W) with H, W >= 2, or a ValueError naming the problem."""
     if isinstance(a, torch.Tensor) and a.dim() < min_dim:
         layout = "(..., H, W)" if min_dim == 2 else "(..., C, H, W)"
-        raise ValueError(f"{name} must be maps {layout} with at least {min_dim} dimensions, got shape {tuple(a.shape)}")
+        raise ValueError(
+            f"{name} must be maps {layout} with at least {min_dim} dimensions, got shape {tuple(a.shape)}"
+        )
     check_input(a, name, min_dim=min_dim)
     if min(a.shape[-2:]) < 2:
-        raise ValueError(f"{name} maps must be at least 2 x 2 pixels, got shape {tuple(a.shape)}")
+        raise ValueError(
+            f"{name} maps must be at least 2 x 2 pixels, got shape {tuple(a.shape)}"
+        )
     return a.detach()
 
 
 def _check_cutoff(cutoff) -> float:
-    if isinstance(cutoff, bool) or not isinstance(cutoff, (int, float)) or not 0 < cutoff <= 0.5:
-        raise ValueError(f"cutoff must be a frequency in (0, 0.5] cycles per pixel, got {cutoff!r}")
+    if (
+        isinstance(cutoff, bool)
+        or not isinstance(cutoff, (int, float))
+        or not 0 < cutoff <= 0.5
+    ):
+        raise ValueError(
+            f"cutoff must be a frequency in (0, 0.5] cycles per pixel, got {cutoff!r}"
+        )
     return float(cutoff)
 
 
-def _half_plane(h: int, w: int, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _half_plane(
+    h: int, w: int, like: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """|frequency| in cycles/pixel on the rfft2 grid (H, W//2+1), and each cell's multiplicity.
 
     A column 0 < kx < W/2 stands for itself and its mirror -kx in the full spectrum, so it counts
     twice; column 0 and, for even W, the Nyquist column W/2 count once.
     """
     fy = torch.fft.fftfreq(h, dtype=like.dtype, device=like.device)[:, None]  # (H, 1)
-    fx = torch.fft.rfftfreq(w, dtype=like.dtype, device=like.device)[None, :]  # (1, W//2+1)
+    fx = torch.fft.rfftfreq(w, dtype=like.dtype, device=like.device)[
+        None, :
+    ]  # (1, W//2+1)
     radius = (fy.square() + fx.square()).sqrt()  # (H, W//2+1)
     multiplicity = torch.full_like(fx, 2.0)
     multiplicity[:, 0] = 1
@@ -75,10 +101,14 @@ def _half_plane(h: int, w: int, like: torch.Tensor) -> tuple[torch.Tensor, torch
 def _half_power(a: torch.Tensor) -> torch.Tensor:
     """|rfft2(a)|^2 over the last two dims: (..., H, W) -> (..., H, W//2+1), in a's dtype."""
     spectrum = torch.fft.rfft2(a)
-    return spectrum.real.square().addcmul_(spectrum.imag, spectrum.imag)  # one new buffer, not three
+    return spectrum.real.square().addcmul_(
+        spectrum.imag, spectrum.imag
+    )  # one new buffer, not three
 
 
-def _ring_average(power: torch.Tensor, ring: torch.Tensor, multiplicity: torch.Tensor, rings: int) -> torch.Tensor:
+def _ring_average(
+    power: torch.Tensor, ring: torch.Tensor, multiplicity: torch.Tensor, rings: int
+) -> torch.Tensor:
     """Mean full-plane power per ring, from half-plane power (..., H, W//2+1) -> (..., rings).
 
     ``ring`` holds each cell's ring index; cells with index >= rings are left out (weight 0).
@@ -89,7 +119,9 @@ def _ring_average(power: torch.Tensor, ring: torch.Tensor, multiplicity: torch.T
     index = ring.flatten().clamp(max=rings - 1)  # (cells,)
     weight = multiplicity.flatten() * kept  # (cells,)
     flat = power.reshape(-1, cells)  # (B, cells)
-    sums = flat.new_zeros(flat.shape[0], rings).index_add_(1, index, flat * weight)  # (B, rings)
+    sums = flat.new_zeros(flat.shape[0], rings).index_add_(
+        1, index, flat * weight
+    )  # (B, rings)
     sizes = weight.new_zeros(rings).index_add_(0, index, weight)  # (rings,)
     return (sums / sizes).reshape(*power.shape[:-2], rings)
 
@@ -101,7 +133,9 @@ def power_spectrum(a) -> torch.Tensor:
     """|FFT2(a)|^2 over the last two dims, centred: the zero frequency sits at (H//2, W//2)."""
     a = _check_maps(a)
     spectrum = torch.fft.fft2(a)
-    return torch.fft.fftshift(spectrum.real.square().addcmul_(spectrum.imag, spectrum.imag), dim=(-2, -1))
+    return torch.fft.fftshift(
+        spectrum.real.square().addcmul_(spectrum.imag, spectrum.imag), dim=(-2, -1)
+    )
 
 
 def radial_profile(a) -> tuple[torch.Tensor, torch.Tensor]:
@@ -115,7 +149,9 @@ def radial_profile(a) -> tuple[torch.Tensor, torch.Tensor]:
     n = min(h, w)
     radius, multiplicity = _half_plane(h, w, a)
     bins = n // 2 + 1
-    profile = _ring_average(_half_power(a), torch.round(radius * n).long(), multiplicity, bins)
+    profile = _ring_average(
+        _half_power(a), torch.round(radius * n).long(), multiplicity, bins
+    )
     return torch.arange(bins, dtype=a.dtype, device=a.device) / n, profile
 
 
@@ -149,19 +185,27 @@ def expected_frequency(a, rank: bool = False) -> torch.Tensor:
     _, multiplicity = _half_plane(h, w, summed)
     ring = _frequency_steps(h, w, summed).sqrt().floor().long()  # (H, W//2+1)
     rings = int(ring.max()) + 1
-    profile = _ring_average(_half_power(normalized), ring, multiplicity, rings)  # (..., R)
+    profile = _ring_average(
+        _half_power(normalized), ring, multiplicity, rings
+    )  # (..., R)
     freqs = torch.linspace(0, 1, rings, dtype=a.dtype, device=a.device)
     return (profile * freqs).sum(-1) / profile.sum(-1) / rings
 
 
 def _frequency_steps(h: int, w: int, like: torch.Tensor) -> torch.Tensor:
     """ky^2 + kx^2 on the rfft2 grid, ky and kx in integer frequency steps (periods per map)."""
-    ky = torch.fft.fftfreq(h, 1 / h, dtype=like.dtype, device=like.device)[:, None]  # (H, 1)
-    kx = torch.fft.rfftfreq(w, 1 / w, dtype=like.dtype, device=like.device)[None, :]  # (1, W//2+1)
+    ky = torch.fft.fftfreq(h, 1 / h, dtype=like.dtype, device=like.device)[
+        :, None
+    ]  # (H, 1)
+    kx = torch.fft.rfftfreq(w, 1 / w, dtype=like.dtype, device=like.device)[
+        None, :
+    ]  # (1, W//2+1)
     return ky.square() + kx.square()
 
 
-def _spectral_mean(power: torch.Tensor, values: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+def _spectral_mean(
+    power: torch.Tensor, values: torch.Tensor, weights: torch.Tensor
+) -> torch.Tensor:
     """sum values * S / sum weights * S per map, as one (cells, 2) matrix product."""
     cells = values.numel()
     both = torch.stack([values.flatten(), weights.flatten()], dim=1)  # (cells, 2)
@@ -173,7 +217,9 @@ def delta_ef(a, b, rank: bool = False) -> torch.Tensor:
     """|EF(a) - EF(b)|: how much simpler one attribution (e.g. a smooth surrogate's) is."""
     a, b = _check_maps(a, "a"), _check_maps(b, "b")
     if a.shape != b.shape:
-        raise ValueError(f"a and b must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
+        raise ValueError(
+            f"a and b must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}"
+        )
     return (expected_frequency(a, rank) - expected_frequency(b, rank)).abs()
 
 
@@ -185,12 +231,19 @@ def tail_exponent(a, band: tuple[float, float] = (0.1, 0.5)) -> torch.Tensor:
     clamped to the smallest positive number of the dtype before the log.
     """
     a = _check_maps(a)
-    if not (isinstance(band, (tuple, list)) and len(band) == 2
-            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in band)):
-        raise ValueError(f"band must be a pair (lo, hi) of frequencies in cycles per pixel, got {band!r}")
+    if not (
+        isinstance(band, (tuple, list))
+        and len(band) == 2
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in band)
+    ):
+        raise ValueError(
+            f"band must be a pair (lo, hi) of frequencies in cycles per pixel, got {band!r}"
+        )
     lo, hi = band
     if not 0 < lo < hi <= 0.5:
-        raise ValueError(f"band must satisfy 0 < lo < hi <= 0.5 cycles per pixel, got {band!r}")
+        raise ValueError(
+            f"band must satisfy 0 < lo < hi <= 0.5 cycles per pixel, got {band!r}"
+        )
     freqs, profile = radial_profile(a)
     inside = (freqs >= lo) & (freqs <= hi)
     if int(inside.sum()) < 2:
@@ -199,9 +252,13 @@ def tail_exponent(a, band: tuple[float, float] = (0.1, 0.5)) -> torch.Tensor:
             f"(bins are 1/{min(a.shape[-2:])} apart); widen it to hold at least 2"
         )
     log_f = freqs[inside].log()
-    log_s = profile[..., inside].clamp_min(torch.finfo(a.dtype).tiny).log()  # (..., bins in band)
+    log_s = (
+        profile[..., inside].clamp_min(torch.finfo(a.dtype).tiny).log()
+    )  # (..., bins in band)
     centred_f = log_f - log_f.mean()
-    slope = ((log_s - log_s.mean(-1, keepdim=True)) * centred_f).sum(-1) / centred_f.square().sum()
+    slope = ((log_s - log_s.mean(-1, keepdim=True)) * centred_f).sum(
+        -1
+    ) / centred_f.square().sum()
     return -slope
 
 
@@ -228,9 +285,20 @@ def low_pass(a, cutoff: float, kind: str = "ideal") -> torch.Tensor:
     return torch.fft.irfft2(torch.fft.rfft2(a) * gain, s=(h, w))
 
 
-def optimal_cutoff(model, x, target=None, method="saliency", cutoffs=DEFAULT_CUTOFFS, metric="deletion", *,
-                   kind: str = "ideal", higher_is_better: bool = True, method_options=None, metric_options=None,
-                   return_scores: bool = False):
+def optimal_cutoff(
+    model,
+    x,
+    target=None,
+    method="saliency",
+    cutoffs=DEFAULT_CUTOFFS,
+    metric="deletion",
+    *,
+    kind: str = "ideal",
+    higher_is_better: bool = True,
+    method_options=None,
+    metric_options=None,
+    return_scores: bool = False,
+):
     """The low-pass cutoff that makes ``method``'s maps most faithful on the samples x (FORGrad).
 
     The maps are computed once (``method``: a METHODS name or a function with the common
@@ -248,7 +316,9 @@ def optimal_cutoff(model, x, target=None, method="saliency", cutoffs=DEFAULT_CUT
         check_choice(metric, "metric", tuple(FIDELITY_METRICS))
         score, sign = FIDELITY_METRICS[metric]
     if not isinstance(cutoffs, (list, tuple)) or not cutoffs:
-        raise ValueError(f"cutoffs must be a non-empty list of frequencies in (0, 0.5], got {cutoffs!r}")
+        raise ValueError(
+            f"cutoffs must be a non-empty list of frequencies in (0, 0.5], got {cutoffs!r}"
+        )
     cutoffs = [_check_cutoff(c) for c in cutoffs]
     check_choice(kind, "kind", LOW_PASS_KINDS)
     explain = get_method(method)
@@ -257,9 +327,19 @@ def optimal_cutoff(model, x, target=None, method="saliency", cutoffs=DEFAULT_CUT
     target = resolve_target(model, x, target)
     attribution = explain(model, x, target, **(method_options or {}))
     # samples whose score is undefined (NaN, e.g. a constant filtered map) are left out of the mean
-    scores = torch.stack([
-        score(model, x, low_pass(attribution, c, kind), target, **(metric_options or {})).nanmean()
-        for c in progress(cutoffs, len(cutoffs), "cutoffs")
-    ])
-    best = cutoffs[int(torch.nan_to_num(sign * scores, nan=-math.inf).argmax())]  # NaN scores never win
+    scores = torch.stack(
+        [
+            score(
+                model,
+                x,
+                low_pass(attribution, c, kind),
+                target,
+                **(metric_options or {}),
+            ).nanmean()
+            for c in progress(cutoffs, len(cutoffs), "cutoffs")
+        ]
+    )
+    best = cutoffs[
+        int(torch.nan_to_num(sign * scores, nan=-math.inf).argmax())
+    ]  # NaN scores never win
     return (best, scores) if return_scores else best

@@ -23,7 +23,13 @@ import math
 
 import torch
 
-from ._core import attribution_method, check_batch_size, check_choice, check_positive_int, resolve_target
+from ._core import (
+    attribution_method,
+    check_batch_size,
+    check_choice,
+    check_positive_int,
+    resolve_target,
+)
 from .gradients import smoothgrad
 
 #: A geometric grid from faint to strong noise, as fractions of each sample's value range.
@@ -34,18 +40,41 @@ LENS_REDUCTIONS = ("mean", "mean_square")
 
 
 def _check_sigmas(sigmas) -> tuple[float, ...]:
-    if isinstance(sigmas, (str, bytes)) or not isinstance(sigmas, (list, tuple)) or not sigmas:
-        raise ValueError(f"sigmas must be a non-empty list of noise scales >= 0, got {sigmas!r}")
+    if (
+        isinstance(sigmas, (str, bytes))
+        or not isinstance(sigmas, (list, tuple))
+        or not sigmas
+    ):
+        raise ValueError(
+            f"sigmas must be a non-empty list of noise scales >= 0, got {sigmas!r}"
+        )
     for s in sigmas:
-        if isinstance(s, bool) or not isinstance(s, (int, float)) or not 0 <= s < math.inf:
-            raise ValueError(f"every noise scale in sigmas must be a finite number >= 0, got {s!r}")
+        if (
+            isinstance(s, bool)
+            or not isinstance(s, (int, float))
+            or not 0 <= s < math.inf
+        ):
+            raise ValueError(
+                f"every noise scale in sigmas must be a finite number >= 0, got {s!r}"
+            )
     return tuple(float(s) for s in sigmas)
 
 
 @attribution_method("spectral_lens")
-def spectral_lens(model, x, target=None, *, sigmas=DEFAULT_SIGMAS, n: int = 16, reduce: str = "mean_square",
-                  method="saliency", seed: int | None = None, return_scales: bool = False, batch_size=None,
-                  **method_options):
+def spectral_lens(
+    model,
+    x,
+    target=None,
+    *,
+    sigmas=DEFAULT_SIGMAS,
+    n: int = 16,
+    reduce: str = "mean_square",
+    method="saliency",
+    seed: int | None = None,
+    return_scales: bool = False,
+    batch_size=None,
+    **method_options,
+):
     """The mean over ``sigmas`` of ``smoothgrad(model, x, target, sigma=s, n=n, reduce=reduce)``.
 
     ``sigmas``: noise scales, each a fraction of each sample's value range (as SmoothGrad's
@@ -64,10 +93,22 @@ def spectral_lens(model, x, target=None, *, sigmas=DEFAULT_SIGMAS, n: int = 16, 
         raise ValueError(f"return_scales must be True or False, got {return_scales!r}")
     x = x.detach()
     target = resolve_target(model, x, target, batch_size)
-    scales = torch.stack([
-        smoothgrad(model, x, target, method=method, n=n, sigma=sigma, reduce=reduce,
-                   seed=None if seed is None else seed + k, batch_size=batch_size, **method_options)
-        for k, sigma in enumerate(sigmas)
-    ])  # (K, *map shape)
+    scales = torch.stack(
+        [
+            smoothgrad(
+                model,
+                x,
+                target,
+                method=method,
+                n=n,
+                sigma=sigma,
+                reduce=reduce,
+                seed=None if seed is None else seed + k,
+                batch_size=batch_size,
+                **method_options,
+            )
+            for k, sigma in enumerate(sigmas)
+        ]
+    )  # (K, *map shape)
     lens = scales.mean(dim=0)
     return (lens, scales) if return_scales else lens

@@ -30,7 +30,8 @@ from __future__ import annotations
 
 import html
 import math
-from typing import Callable, Sequence
+from collections.abc import Sequence
+from typing import Callable
 
 import torch
 from torch import nn
@@ -46,16 +47,25 @@ def token_scores(attribution: torch.Tensor, how: str = "sum") -> torch.Tensor:
     """
     check_input(attribution, "attribution")
     if attribution.dim() != 3:
-        raise ValueError(f"attribution must have shape (N, T, E), got {tuple(attribution.shape)}")
+        raise ValueError(
+            f"attribution must have shape (N, T, E), got {tuple(attribution.shape)}"
+        )
     check_choice(how, "how", AGGREGATIONS)
     # the embedding dimension plays the part of the image channels: (N, T, E) -> (N, E, T, 1)
     as_image = attribution.detach().permute(0, 2, 1)[..., None]
     return aggregate(as_image, how)[:, 0, :, 0]  # (N, 1, T, 1) -> (N, T)
 
 
-def token_attributions(model: nn.Module, tokens: torch.Tensor, target=None, *, method="gradient_x_input",
-                       how: str = "sum", embed: Callable[[torch.Tensor], torch.Tensor] | None = None,
-                       **options) -> torch.Tensor:
+def token_attributions(
+    model: nn.Module,
+    tokens: torch.Tensor,
+    target=None,
+    *,
+    method="gradient_x_input",
+    how: str = "sum",
+    embed: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    **options,
+) -> torch.Tensor:
     """One score per token, (N, T): ``method`` over the embeddings, pooled over E with ``how``.
 
     ``model`` must accept the float embeddings (N, T, E) as its input, as
@@ -65,26 +75,40 @@ def token_attributions(model: nn.Module, tokens: torch.Tensor, target=None, *, m
     scored like any other token (the model reads them too); drop them when showing a sentence.
     """
     check_model(model)
-    if not isinstance(tokens, torch.Tensor) or tokens.is_floating_point() or tokens.dim() != 2:
+    if (
+        not isinstance(tokens, torch.Tensor)
+        or tokens.is_floating_point()
+        or tokens.dim() != 2
+    ):
         raise ValueError("tokens must be an integer tensor of token ids, shape (N, T)")
     method = get_method(method)
     check_choice(how, "how", AGGREGATIONS)
     if embed is None:
         embed = getattr(model, "embed", None)
         if not callable(embed):
-            raise ValueError("the model has no embed(tokens) method; pass embed=, a function from token ids "
-                             "(N, T) to embeddings (N, T, E)")
+            raise ValueError(
+                "the model has no embed(tokens) method; pass embed=, a function from token ids "
+                "(N, T) to embeddings (N, T, E)"
+            )
     with torch.no_grad():
         embeddings = embed(tokens)
-    if not isinstance(embeddings, torch.Tensor) or embeddings.dim() != 3 or embeddings.shape[:2] != tokens.shape:
-        raise ValueError(f"embed must map tokens (N, T) = {tuple(tokens.shape)} to embeddings (N, T, E), got "
-                         f"{tuple(embeddings.shape) if isinstance(embeddings, torch.Tensor) else type(embeddings).__name__}")
+    if (
+        not isinstance(embeddings, torch.Tensor)
+        or embeddings.dim() != 3
+        or embeddings.shape[:2] != tokens.shape
+    ):
+        raise ValueError(
+            f"embed must map tokens (N, T) = {tuple(tokens.shape)} to embeddings (N, T, E), got "
+            f"{tuple(embeddings.shape) if isinstance(embeddings, torch.Tensor) else type(embeddings).__name__}"
+        )
     return token_scores(method(model, embeddings.detach(), target, **options), how)
 
 
 def sentence_width(sentences: Sequence[Sequence[str]]) -> int:
     """The ``width`` of :func:`draw_tokens` that fits the longest of these sentences (lists of words)."""
-    return max((sum(len(w) for w in words) + len(words) + 1 for words in sentences), default=1)
+    return max(
+        (sum(len(w) for w in words) + len(words) + 1 for words in sentences), default=1
+    )
 
 
 def _scores_for(words: Sequence[str], scores) -> list:
@@ -93,7 +117,9 @@ def _scores_for(words: Sequence[str], scores) -> list:
         raise ValueError("words must be a sequence of strings")
     values = torch.as_tensor(scores, dtype=torch.float64).detach().cpu().flatten()
     if values.numel() != len(words):
-        raise ValueError(f"one score per word is needed: {len(words)} words, {values.numel()} scores")
+        raise ValueError(
+            f"one score per word is needed: {len(words)} words, {values.numel()} scores"
+        )
     if not torch.isfinite(values).all():
         raise ValueError("scores contain NaN or infinite values")
     return values.tolist()
@@ -102,7 +128,12 @@ def _scores_for(words: Sequence[str], scores) -> list:
 def _limit(values: Sequence[float], limit: float | None) -> float:
     """The colour scale's half-width: ``limit`` if given, else the largest |score| (never zero)."""
     if limit is not None:
-        if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not math.isfinite(limit) or limit <= 0:
+        if (
+            isinstance(limit, bool)
+            or not isinstance(limit, (int, float))
+            or not math.isfinite(limit)
+            or limit <= 0
+        ):
             raise ValueError(f"limit must be a finite number > 0, got {limit!r}")
         return float(limit)
     largest = max((abs(v) for v in values), default=0.0)
@@ -128,7 +159,9 @@ def _colour_scale(limit: float, signed: bool):
 
     if signed:
         return ScalarMappable(norm=Normalize(-limit, limit), cmap=SIGNED_CMAP)
-    upper = ListedColormap(colormaps[SIGNED_CMAP](torch.linspace(0.5, 1.0, 128).tolist()))  # white to red
+    upper = ListedColormap(
+        colormaps[SIGNED_CMAP](torch.linspace(0.5, 1.0, 128).tolist())
+    )  # white to red
     return ScalarMappable(norm=Normalize(0.0, limit), cmap=upper)
 
 
@@ -150,13 +183,28 @@ def tokens_html(words: Sequence[str], scores, *, limit: float | None = None) -> 
     for word, value in zip(words, values):
         background = _colour(value, scale)
         rgb = ",".join(str(round(255 * c)) for c in background[:3])
-        spans.append(f'<span title="{value:+.4g}" style="background:rgb({rgb});color:{_text_colour(background)};'
-                     f'padding:0.1em 0.3em;margin:0 0.1em;border-radius:0.25em">{html.escape(word)}</span>')
-    return '<div class="xl-tokens" style="line-height:2;font-family:monospace">' + "".join(spans) + "</div>"
+        spans.append(
+            f'<span title="{value:+.4g}" style="background:rgb({rgb});color:{_text_colour(background)};'
+            f'padding:0.1em 0.3em;margin:0 0.1em;border-radius:0.25em">{html.escape(word)}</span>'
+        )
+    return (
+        '<div class="xl-tokens" style="line-height:2;font-family:monospace">'
+        + "".join(spans)
+        + "</div>"
+    )
 
 
-def draw_tokens(words: Sequence[str], scores, ax=None, *, limit: float | None = None, signed: bool | None = None,
-                width: int | None = None, title: str | None = None, fontsize: float = 11):
+def draw_tokens(
+    words: Sequence[str],
+    scores,
+    ax=None,
+    *,
+    limit: float | None = None,
+    signed: bool | None = None,
+    width: int | None = None,
+    title: str | None = None,
+    fontsize: float = 11,
+):
     """Draw the words in one line of ``ax``, each on a box coloured by its score.
 
     Returns a ScalarMappable with the colour scale, for ``fig.colorbar(mappable, ax=...)``: from
@@ -171,17 +219,34 @@ def draw_tokens(words: Sequence[str], scores, ax=None, *, limit: float | None = 
     scale = _limit(values, limit)
     signed = any(v < 0 for v in values) if signed is None else bool(signed)
     ax = ax or plt.gca()
-    characters = sum(len(w) for w in words) + len(words) + 1  # a space around every word
+    characters = (
+        sum(len(w) for w in words) + len(words) + 1
+    )  # a space around every word
     if width is not None:
         if isinstance(width, bool) or not isinstance(width, int) or width < characters:
-            raise ValueError(f"width must be an integer >= the sentence's {characters} characters, got {width!r}")
+            raise ValueError(
+                f"width must be an integer >= the sentence's {characters} characters, got {width!r}"
+            )
         characters = width
     position = 1.0
     for word, value in zip(words, values):
         background = _colour(value, scale)
-        ax.text((position + len(word) / 2) / characters, 0.5, word, ha="center", va="center", family="monospace",
-                fontsize=fontsize, color=_text_colour(background),
-                bbox={"boxstyle": "round,pad=0.3", "facecolor": background, "edgecolor": "0.6", "linewidth": 0.5})
+        ax.text(
+            (position + len(word) / 2) / characters,
+            0.5,
+            word,
+            ha="center",
+            va="center",
+            family="monospace",
+            fontsize=fontsize,
+            color=_text_colour(background),
+            bbox={
+                "boxstyle": "round,pad=0.3",
+                "facecolor": background,
+                "edgecolor": "0.6",
+                "linewidth": 0.5,
+            },
+        )
         position += len(word) + 1
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)

@@ -8,7 +8,7 @@ Every heatmap gets a colour bar.
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -28,7 +28,9 @@ def _as_map(a) -> np.ndarray:
     if a.dim() == 3:
         a = aggregate(a[None], "sum")[0, 0]
     if a.dim() != 2:
-        raise ValueError(f"cannot draw an attribution of shape {tuple(a.shape)} as one map")
+        raise ValueError(
+            f"cannot draw an attribution of shape {tuple(a.shape)} as one map"
+        )
     return a.numpy()
 
 
@@ -51,8 +53,16 @@ def symmetric_limit(a, percentile: float = 99.5) -> float:
     return limit if limit > 0 else 1.0
 
 
-def heatmap(a, ax=None, *, signed: bool | None = None, title: str | None = None, colorbar: bool = True,
-            percentile: float = 99.5, label: str = "attribution"):
+def heatmap(
+    a,
+    ax=None,
+    *,
+    signed: bool | None = None,
+    title: str | None = None,
+    colorbar: bool = True,
+    percentile: float = 99.5,
+    label: str = "attribution",
+):
     """Draw one attribution map. ``signed=None`` decides from the data (any negative value)."""
     m = _as_map(a)
     ax = ax or plt.gca()
@@ -71,8 +81,16 @@ def heatmap(a, ax=None, *, signed: bool | None = None, title: str | None = None,
     return image
 
 
-def overlay(image, a, ax=None, *, alpha: float = 0.6, title: str | None = None, colorbar: bool = True,
-            percentile: float = 99.5):
+def overlay(
+    image,
+    a,
+    ax=None,
+    *,
+    alpha: float = 0.6,
+    title: str | None = None,
+    colorbar: bool = True,
+    percentile: float = 99.5,
+):
     """The attribution in the diverging colormap, drawn translucent over a grey copy of the image."""
     ax = ax or plt.gca()
     picture = as_image(image)
@@ -90,8 +108,15 @@ def overlay(image, a, ax=None, *, alpha: float = 0.6, title: str | None = None, 
     return shown
 
 
-def grid(images: torch.Tensor, attributions: Mapping[str, torch.Tensor], *, titles: Sequence[str] | None = None,
-         how: str = "sum", cell: float = 1.9, colorbar: bool = True):
+def grid(
+    images: torch.Tensor,
+    attributions: Mapping[str, torch.Tensor],
+    *,
+    titles: Sequence[str] | None = None,
+    how: str = "sum",
+    cell: float = 1.9,
+    colorbar: bool = True,
+):
     """A figure: one row per image, the image then one column per method (name -> (N, C, H, W)).
 
     Each map is pooled over channels with ``how`` (see :func:`xai_lib.aggregation.aggregate`).
@@ -99,8 +124,12 @@ def grid(images: torch.Tensor, attributions: Mapping[str, torch.Tensor], *, titl
     images = torch.as_tensor(images)
     n = images.shape[0]
     names = list(attributions)
-    fig, axes = plt.subplots(n, len(names) + 1, figsize=(cell * (len(names) + 1) * (1.25 if colorbar else 1), cell * n),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        n,
+        len(names) + 1,
+        figsize=(cell * (len(names) + 1) * (1.25 if colorbar else 1), cell * n),
+        squeeze=False,
+    )
     for row in range(n):
         axes[row, 0].imshow(as_image(images[row]), cmap="gray")
         axes[row, 0].set_xticks([])
@@ -109,8 +138,13 @@ def grid(images: torch.Tensor, attributions: Mapping[str, torch.Tensor], *, titl
         for col, name in enumerate(names, start=1):
             a = torch.as_tensor(attributions[name])
             maps = aggregate(a, how) if a.dim() == 4 else a
-            heatmap(maps[row], axes[row, col], signed=how == "sum" and bool((maps < 0).any()),
-                    colorbar=colorbar, title=name if row == 0 else None)
+            heatmap(
+                maps[row],
+                axes[row, col],
+                signed=how == "sum" and bool((maps < 0).any()),
+                colorbar=colorbar,
+                title=name if row == 0 else None,
+            )
     axes[0, 0].set_title("input", fontsize=9)
     fig.tight_layout()
     return fig

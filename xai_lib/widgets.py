@@ -34,7 +34,8 @@ import math
 import numbers
 import os
 import uuid
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable
 
 from ._core import BOOK_BUILD_ENV, in_book_build
 
@@ -55,8 +56,8 @@ def live_frontend_possible() -> bool:
     if in_book_build():
         return False
     try:
-        from IPython import get_ipython
         import ipywidgets  # noqa: F401
+        from IPython import get_ipython
     except ImportError:
         return False
     shell = get_ipython()
@@ -68,25 +69,43 @@ class Control:
 
     def __init__(self, name: str, options):
         if not isinstance(name, str) or not name.isidentifier():
-            raise ValueError(f"control names must be valid Python identifiers (they become keyword "
-                             f"arguments of render), got {name!r}")
-        if isinstance(options, (str, bytes, Mapping)) or not isinstance(options, Iterable):
-            raise ValueError(f"control {name!r} needs a non-empty list of values, got {options!r}")
-        pairs = [self._as_pair(option) for option in options]  # lists, tuples, ranges, numpy arrays
+            raise ValueError(
+                f"control names must be valid Python identifiers (they become keyword "
+                f"arguments of render), got {name!r}"
+            )
+        if isinstance(options, (str, bytes, Mapping)) or not isinstance(
+            options, Iterable
+        ):
+            raise ValueError(
+                f"control {name!r} needs a non-empty list of values, got {options!r}"
+            )
+        pairs = [
+            self._as_pair(option) for option in options
+        ]  # lists, tuples, ranges, numpy arrays
         if not pairs:
-            raise ValueError(f"control {name!r} needs a non-empty list of values, got {options!r}")
+            raise ValueError(
+                f"control {name!r} needs a non-empty list of values, got {options!r}"
+            )
         self.name = name
         self.labels = [label for label, _ in pairs]
         self.values = [value for _, value in pairs]
         if len(set(self.labels)) != len(self.labels):
-            raise ValueError(f"control {name!r} shows the same label twice: {self.labels}; "
-                             f"give (label, value) pairs with distinct labels")
-        self.numeric = all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in self.values)
+            raise ValueError(
+                f"control {name!r} shows the same label twice: {self.labels}; "
+                f"give (label, value) pairs with distinct labels"
+            )
+        self.numeric = all(
+            isinstance(v, numbers.Real) and not isinstance(v, bool) for v in self.values
+        )
 
     @staticmethod
     def _as_pair(option) -> tuple[str, Any]:
         """A (label, value) pair as given, or a plain value labelled by itself (numbers as %g)."""
-        if isinstance(option, tuple) and len(option) == 2 and isinstance(option[0], str):
+        if (
+            isinstance(option, tuple)
+            and len(option) == 2
+            and isinstance(option[0], str)
+        ):
             return option
         if isinstance(option, numbers.Real) and not isinstance(option, bool):
             return f"{option:g}", option
@@ -103,12 +122,23 @@ class Explorer:
     docstring); True or False forces the static page or the live widget.
     """
 
-    def __init__(self, render: Callable[..., Figure], controls: Mapping[str, Sequence], *,
-                 title: str | None = None, dpi: int = DEFAULT_DPI, static: bool | None = None):
+    def __init__(
+        self,
+        render: Callable[..., Figure],
+        controls: Mapping[str, Sequence],
+        *,
+        title: str | None = None,
+        dpi: int = DEFAULT_DPI,
+        static: bool | None = None,
+    ):
         if not callable(render):
-            raise ValueError(f"render must be a function returning a matplotlib Figure, got {type(render).__name__}")
+            raise ValueError(
+                f"render must be a function returning a matplotlib Figure, got {type(render).__name__}"
+            )
         if not isinstance(controls, Mapping) or len(controls) == 0:
-            raise ValueError("controls must be a non-empty dict: name -> list of values")
+            raise ValueError(
+                "controls must be a non-empty dict: name -> list of values"
+            )
         if isinstance(dpi, bool) or not isinstance(dpi, int) or dpi < 1:
             raise ValueError(f"dpi must be an integer >= 1, got {dpi!r}")
         if static not in (None, True, False):
@@ -121,8 +151,10 @@ class Explorer:
         n = math.prod(len(c) for c in self.controls)
         if n > MAX_COMBINATIONS:
             sizes = " x ".join(str(len(c)) for c in self.controls)
-            raise ValueError(f"the controls give {sizes} = {n} combinations, more than {MAX_COMBINATIONS}: "
-                             f"the static book page holds one picture per combination; offer fewer values")
+            raise ValueError(
+                f"the controls give {sizes} = {n} combinations, more than {MAX_COMBINATIONS}: "
+                f"the static book page holds one picture per combination; offer fewer values"
+            )
         self._pngs: dict[tuple[int, ...], bytes] = {}
 
     # ------------------------------------------------------------------ drawing
@@ -144,8 +176,10 @@ class Explorer:
         if key not in self._pngs:
             fig = self.render(**self.choice(key))
             if not isinstance(fig, Figure):
-                raise ValueError(f"render must return a matplotlib Figure (end it with `return fig`), "
-                                 f"got {type(fig).__name__} for {self.describe(key)}")
+                raise ValueError(
+                    f"render must return a matplotlib Figure (end it with `return fig`), "
+                    f"got {type(fig).__name__} for {self.describe(key)}"
+                )
             buffer = io.BytesIO()
             try:
                 fig.savefig(buffer, format="png", dpi=self.dpi)
@@ -156,7 +190,9 @@ class Explorer:
 
     def describe(self, indices: Sequence[int]) -> str:
         """'method=saliency, image=0': the combination in words (the picture's alt text)."""
-        return ", ".join(f"{c.name}={c.labels[i]}" for c, i in zip(self.controls, indices))
+        return ", ".join(
+            f"{c.name}={c.labels[i]}" for c, i in zip(self.controls, indices)
+        )
 
     # ------------------------------------------------------------------ the static page
 
@@ -164,7 +200,9 @@ class Explorer:
         """Every combination pre-drawn, HTML controls and an inline script that swaps the picture."""
         combos = self.combinations()
         images: list[str] = []
-        order: list[int] = []  # combination (flat index) -> position in images; equal pictures stored once
+        order: list[
+            int
+        ] = []  # combination (flat index) -> position in images; equal pictures stored once
         seen: dict[bytes, int] = {}
         for combo in combos:
             png = self.png(combo)
@@ -174,12 +212,25 @@ class Explorer:
             order.append(seen[png])
         uid = "xl-explorer-" + uuid.uuid4().hex[:12]
         first = combos[0]
-        data = {"names": [c.name for c in self.controls], "labels": [c.labels for c in self.controls],
-                "sizes": [len(c) for c in self.controls], "order": order, "images": images}
-        controls = "".join(self._html_control(k, c) for k, c in enumerate(self.controls))
-        title = f'<div style="font-weight:600;margin-bottom:0.3em">{html.escape(self.title)}</div>' if self.title else ""
-        note = (f"Pre-drawn in the book: {len(combos)} choices. Run the notebook (Jupyter or Colab) "
-                f"for the live version.")
+        data = {
+            "names": [c.name for c in self.controls],
+            "labels": [c.labels for c in self.controls],
+            "sizes": [len(c) for c in self.controls],
+            "order": order,
+            "images": images,
+        }
+        controls = "".join(
+            self._html_control(k, c) for k, c in enumerate(self.controls)
+        )
+        title = (
+            f'<div style="font-weight:600;margin-bottom:0.3em">{html.escape(self.title)}</div>'
+            if self.title
+            else ""
+        )
+        note = (
+            f"Pre-drawn in the book: {len(combos)} choices. Run the notebook (Jupyter or Colab) "
+            f"for the live version."
+        )
         return (
             f'<div class="xl-explorer" id="{uid}" style="margin:0.5em 0 1em 0">{title}'
             f'<div class="xl-explorer-controls" style="display:flex;flex-wrap:wrap;gap:0.4em 1.5em;'
@@ -194,12 +245,19 @@ class Explorer:
     def _html_control(k: int, control: Control) -> str:
         name = html.escape(control.name)
         if control.numeric:
-            return (f'<label style="display:flex;align-items:center;gap:0.4em">{name}'
-                    f'<input type="range" data-control="{k}" min="0" max="{len(control) - 1}" step="1" value="0" '
-                    f'aria-label="{name}"><output>{html.escape(control.labels[0])}</output></label>')
-        options = "".join(f'<option value="{i}">{html.escape(label)}</option>' for i, label in enumerate(control.labels))
-        return (f'<label style="display:flex;align-items:center;gap:0.4em">{name}'
-                f'<select data-control="{k}" aria-label="{name}">{options}</select></label>')
+            return (
+                f'<label style="display:flex;align-items:center;gap:0.4em">{name}'
+                f'<input type="range" data-control="{k}" min="0" max="{len(control) - 1}" step="1" value="0" '
+                f'aria-label="{name}"><output>{html.escape(control.labels[0])}</output></label>'
+            )
+        options = "".join(
+            f'<option value="{i}">{html.escape(label)}</option>'
+            for i, label in enumerate(control.labels)
+        )
+        return (
+            f'<label style="display:flex;align-items:center;gap:0.4em">{name}'
+            f'<select data-control="{k}" aria-label="{name}">{options}</select></label>'
+        )
 
     # ------------------------------------------------------------------ the live widget
 
@@ -209,9 +267,20 @@ class Explorer:
 
         inputs = []
         for c in self.controls:
-            options = list(zip(c.labels, range(len(c))))  # values are indices: any Python object works
-            common = dict(options=options, value=0, description=c.name, style={"description_width": "initial"})
-            inputs.append(w.SelectionSlider(continuous_update=False, **common) if c.numeric else w.Dropdown(**common))
+            options = list(
+                zip(c.labels, range(len(c)))
+            )  # values are indices: any Python object works
+            common = dict(
+                options=options,
+                value=0,
+                description=c.name,
+                style={"description_width": "initial"},
+            )
+            inputs.append(
+                w.SelectionSlider(continuous_update=False, **common)
+                if c.numeric
+                else w.Dropdown(**common)
+            )
         image = w.Image(format="png")
         errors = w.Output()
 
@@ -225,7 +294,10 @@ class Explorer:
             i.observe(show, names="value")
         show()
         header = [w.HTML(f"<b>{html.escape(self.title)}</b>")] if self.title else []
-        return w.VBox(header + [w.HBox(inputs, layout=w.Layout(flex_flow="row wrap")), image, errors])
+        return w.VBox(
+            header
+            + [w.HBox(inputs, layout=w.Layout(flex_flow="row wrap")), image, errors]
+        )
 
     # ------------------------------------------------------------------ display
 
@@ -237,16 +309,32 @@ class Explorer:
             return {"text/html": self.static_html(), "text/plain": repr(self)}
         box = self.widget()
         # the view reference ipywidgets 7 and 8 both emit; no text/html, so nothing is pre-drawn
-        return {"text/plain": repr(self) + " (run the notebook to use it)",
-                WIDGET_VIEW_MIMETYPE: {"version_major": 2, "version_minor": 0, "model_id": box.model_id}}
+        return {
+            "text/plain": repr(self) + " (run the notebook to use it)",
+            WIDGET_VIEW_MIMETYPE: {
+                "version_major": 2,
+                "version_minor": 0,
+                "model_id": box.model_id,
+            },
+        }
 
     def __repr__(self) -> str:
         sizes = " x ".join(f"{c.name} ({len(c)})" for c in self.controls)
-        return f"<explorer {self.title!r}: {sizes}>" if self.title else f"<explorer: {sizes}>"
+        return (
+            f"<explorer {self.title!r}: {sizes}>"
+            if self.title
+            else f"<explorer: {sizes}>"
+        )
 
 
-def explorer(render: Callable[..., Figure], controls: Mapping[str, Sequence], *, title: str | None = None,
-             dpi: int = DEFAULT_DPI, static: bool | None = None) -> Explorer:
+def explorer(
+    render: Callable[..., Figure],
+    controls: Mapping[str, Sequence],
+    *,
+    title: str | None = None,
+    dpi: int = DEFAULT_DPI,
+    static: bool | None = None,
+) -> Explorer:
     """An interactive figure: ``render(**choice)`` draws one matplotlib Figure per choice.
 
     ``controls`` maps each keyword of ``render`` to the values it may take: a list of values, or

@@ -85,7 +85,12 @@ import re
 
 from .checks import Case, check_function, compare, random_cases
 from .feedback import ExerciseFailed, Feedback, checker
-from .notebooks import COLAB_INSTALL_CELL, REPOSITORY_URL, student_edition, write_student_edition
+from .notebooks import (
+    COLAB_INSTALL_CELL,
+    REPOSITORY_URL,
+    student_edition,
+    write_student_edition,
+)
 
 __all__ = [
     "COLAB_INSTALL_CELL",
@@ -109,6 +114,8 @@ def __getattr__(name: str):
             return importlib.import_module(f".{name}", __name__)
         except ModuleNotFoundError as error:
             if error.name == f"{__name__}.{name}":
-                raise AttributeError(f"no exercises for chapter {name[2:]} yet ({__name__}.{name})") from None
+                raise AttributeError(
+                    f"no exercises for chapter {name[2:]} yet ({__name__}.{name})"
+                ) from None
             raise
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -30,7 +30,11 @@ def _float32_case() -> Case:
     with torch.no_grad():
         model.weight.copy_(torch.tensor([[2.0, -1.0, 0.5]]))
         model.bias.fill_(4.0)
-    return Case(model, torch.tensor([[1.0, 3.0, -2.0]]), label="a float32 model and input (3 features, bias 4)")
+    return Case(
+        model,
+        torch.tensor([[1.0, 3.0, -2.0]]),
+        label="a float32 model and input (3 features, bias 4)",
+    )
 
 
 def _reference(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -42,6 +46,11 @@ def check_linear_contributions(linear_contributions) -> Feedback:
     """``linear_contributions(model, x)``: each feature's share w_i x_i of f(x) = w.x + b,
     for an ``nn.Linear(D, 1)`` and a batch x of shape (N, D); the result shaped like x."""
     cases = random_cases(_linear_case, seeds=(0, 1, 2)) + [_float32_case()]
-    return check_function(linear_contributions, _reference, cases, name="linear_contributions",
-                          hint="model.weight has shape (1, D); multiply its row by x (broadcasting over the "
-                               "batch) and leave the bias out: it belongs to no feature.")
+    return check_function(
+        linear_contributions,
+        _reference,
+        cases,
+        name="linear_contributions",
+        hint="model.weight has shape (1, D); multiply its row by x (broadcasting over the "
+        "batch) and leave the bias out: it belongs to no feature.",
+    )

@@ -35,13 +35,19 @@ def _nearest_root(model: nn.Linear, x: torch.Tensor) -> torch.Tensor:
 def check_nearest_root(nearest_root) -> Feedback:
     """``nearest_root(model, x)``: for an ``nn.Linear(D, 1)`` and a batch x (N, D), the root of
     f(x) = w.x + b closest to each row, shaped like x."""
-    return check_function(nearest_root, _nearest_root, random_cases(_linear_case, seeds=(0, 1, 2)),
-                          name="nearest_root",
-                          hint="move from x along the normal w of the hyperplane w.x + b = 0, by the signed "
-                               "distance f(x) / ||w|| (so by f(x) / ||w||^2 times w); keep the bias in f(x).")
+    return check_function(
+        nearest_root,
+        _nearest_root,
+        random_cases(_linear_case, seeds=(0, 1, 2)),
+        name="nearest_root",
+        hint="move from x along the normal w of the hyperplane w.x + b = 0, by the signed "
+        "distance f(x) / ||w|| (so by f(x) / ||w||^2 times w); keep the bias in f(x).",
+    )
 
 
-def _network_case(generator: torch.Generator) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
+def _network_case(
+    generator: torch.Generator,
+) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
     """A small random softplus network (D -> 8 -> 2), a batch x and roots far enough from x that
     the gradients at x and at the roots differ."""
     n, d = (int(v) for v in torch.randint(2, 6, (2,), generator=generator))
@@ -59,11 +65,17 @@ def _product_case() -> Case:
         def forward(self, x):
             return (x[:, 0] * x[:, 1])[:, None]
 
-    return Case(Product(), torch.tensor([[2.0, 1.0]]), torch.tensor([[0.0, 1.0]]),
-                label="f(x) = x_1 x_2 at x = (2, 1), root (0, 1): the terms are (2, 0)")
+    return Case(
+        Product(),
+        torch.tensor([[2.0, 1.0]]),
+        torch.tensor([[0.0, 1.0]]),
+        label="f(x) = x_1 x_2 at x = (2, 1), root (0, 1): the terms are (2, 0)",
+    )
 
 
-def _taylor_terms(model: nn.Module, x: torch.Tensor, root: torch.Tensor) -> torch.Tensor:
+def _taylor_terms(
+    model: nn.Module, x: torch.Tensor, root: torch.Tensor
+) -> torch.Tensor:
     return (x - root) * saliency(model, root, target=0)
 
 
@@ -71,6 +83,13 @@ def _taylor_terms(model: nn.Module, x: torch.Tensor, root: torch.Tensor) -> torc
 def check_taylor_terms(taylor_terms) -> Feedback:
     """``taylor_terms(model, x, root)``: (x - root) * d f_0 / d x at root, for batches (N, D)."""
     cases = [_product_case()] + random_cases(_network_case, seeds=(0, 1, 2))
-    return check_function(taylor_terms, _taylor_terms, cases, name="taylor_terms", rtol=1e-6, atol=1e-9,
-                          hint="take the gradient of output 0 at the root (not at x): make root require "
-                               "gradients, run the model on it, and multiply the gradient by x - root.")
+    return check_function(
+        taylor_terms,
+        _taylor_terms,
+        cases,
+        name="taylor_terms",
+        rtol=1e-6,
+        atol=1e-9,
+        hint="take the gradient of output 0 at the root (not at x): make root require "
+        "gradients, run the model on it, and multiply the gradient by x - root.",
+    )

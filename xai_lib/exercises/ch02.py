@@ -17,20 +17,29 @@ from .checks import Case, check_function, occlude_features, random_cases
 from .feedback import Feedback, checker
 
 
-def _occlusion_scores(model: nn.Module, x: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+def _occlusion_scores(
+    model: nn.Module, x: torch.Tensor, reference: torch.Tensor
+) -> torch.Tensor:
     return occlude_features(model, x, 0, baseline=reference)
 
 
-def _gam_case(generator: torch.Generator) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
+def _gam_case(
+    generator: torch.Generator,
+) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
     """A random GAM with one output, a batch x (N, D) and a reference (D,), float64."""
     n, d = (int(v) for v in torch.randint(2, 7, (2,), generator=generator))
-    with torch.random.fork_rng(devices=[]):  # building the model must not move the student's random stream
+    with torch.random.fork_rng(
+        devices=[]
+    ):  # building the model must not move the student's random stream
         model = GAM(d, 1, hidden=4).double()
     with torch.no_grad():
         for p in model.parameters():
             p.copy_(torch.randn(p.shape, generator=generator, dtype=torch.float64))
-    return model, torch.randn(n, d, generator=generator, dtype=torch.float64), \
-        torch.randn(d, generator=generator, dtype=torch.float64)
+    return (
+        model,
+        torch.randn(n, d, generator=generator, dtype=torch.float64),
+        torch.randn(d, generator=generator, dtype=torch.float64),
+    )
 
 
 def _interaction_case() -> Case:
@@ -41,8 +50,12 @@ def _interaction_case() -> Case:
             return (torch.maximum(x[:, 0], x[:, 1]) + x[:, 2])[:, None]
 
     x = torch.tensor([[1.0, 1.0, 2.0], [3.0, -1.0, 0.5]], dtype=torch.float64)
-    return Case(MaxPlus(), x, torch.zeros(3, dtype=torch.float64),
-                label="f(x) = max(x_1, x_2) + x_3 (not a GAM), reference 0")
+    return Case(
+        MaxPlus(),
+        x,
+        torch.zeros(3, dtype=torch.float64),
+        label="f(x) = max(x_1, x_2) + x_3 (not a GAM), reference 0",
+    )
 
 
 @checker
@@ -50,11 +63,17 @@ def check_occlusion_scores(occlusion_scores) -> Feedback:
     """``occlusion_scores(model, x, reference)``: f(x) - f(x with x_i set to reference_i), (N, D),
     for a model with one output, x of shape (N, D) and reference of shape (D,)."""
     cases = random_cases(_gam_case, seeds=(0, 1)) + [_interaction_case()]
-    return check_function(occlusion_scores, _occlusion_scores, cases, name="occlusion_scores", rtol=1e-6,
-                          atol=1e-9,
-                          hint="for each feature i, copy x, set column i of the copy to reference[i], run the "
-                               "model, and subtract its output from f(x): the drop, f(x) - f(occluded), not "
-                               "the other way round, and one feature at a time.")
+    return check_function(
+        occlusion_scores,
+        _occlusion_scores,
+        cases,
+        name="occlusion_scores",
+        rtol=1e-6,
+        atol=1e-9,
+        hint="for each feature i, copy x, set column i of the copy to reference[i], run the "
+        "model, and subtract its output from f(x): the drop, f(x) - f(occluded), not "
+        "the other way round, and one feature at a time.",
+    )
 
 
 _STACKS = (
@@ -67,7 +86,9 @@ _STACKS = (
 
 
 def _receptive_field_size(kernel_sizes, strides) -> int:
-    stack = nn.Sequential(*(nn.Conv2d(1, 1, k, stride=s) for k, s in zip(kernel_sizes, strides)))
+    stack = nn.Sequential(
+        *(nn.Conv2d(1, 1, k, stride=s) for k, s in zip(kernel_sizes, strides))
+    )
     return receptive_field(stack).size
 
 
@@ -75,9 +96,20 @@ def _receptive_field_size(kernel_sizes, strides) -> int:
 def check_receptive_field_size(receptive_field_size) -> Feedback:
     """``receptive_field_size(kernel_sizes, strides)`` -> int: the input window side that one
     output of a stack of convolutions with those kernel sizes and strides sees."""
-    cases = [Case(list(kernels), list(strides), label=f"kernel sizes {kernels}, strides {strides}")
-             for kernels, strides in _STACKS]
-    return check_function(receptive_field_size, _receptive_field_size, cases, name="receptive_field_size",
-                          hint="a layer with kernel k widens the window by k - 1 of its own input steps, and one "
-                               "such step is the product of the strides of all earlier layers (not of this "
-                               "layer) in pixels.")
+    cases = [
+        Case(
+            list(kernels),
+            list(strides),
+            label=f"kernel sizes {kernels}, strides {strides}",
+        )
+        for kernels, strides in _STACKS
+    ]
+    return check_function(
+        receptive_field_size,
+        _receptive_field_size,
+        cases,
+        name="receptive_field_size",
+        hint="a layer with kernel k widens the window by k - 1 of its own input steps, and one "
+        "such step is the product of the strides of all earlier layers (not of this "
+        "layer) in pixels.",
+    )

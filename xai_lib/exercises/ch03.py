@@ -17,7 +17,6 @@ from .checks import Case, check_function, occlude_features, random_cases
 from .feedback import Feedback, checker
 
 
-
 class _MaxOfFeatures(nn.Module):
     """f(x) = max_i x_i: one output, the case where removing a single feature may change nothing."""
 
@@ -31,7 +30,9 @@ def _mlp_case(generator: torch.Generator) -> tuple:
     model = nn.Sequential(nn.Linear(d, 8), nn.ReLU(), nn.Linear(8, 3)).double().eval()
     with torch.no_grad():
         for parameter in model.parameters():
-            parameter.copy_(torch.randn(parameter.shape, generator=generator, dtype=torch.float64))
+            parameter.copy_(
+                torch.randn(parameter.shape, generator=generator, dtype=torch.float64)
+            )
     x = torch.randn(n, d, generator=generator, dtype=torch.float64)
     target = int(torch.randint(0, 3, (1,), generator=generator))
     value = round(float(torch.randn(1, generator=generator, dtype=torch.float64)), 2)
@@ -40,7 +41,13 @@ def _mlp_case(generator: torch.Generator) -> tuple:
 
 def _max_case() -> Case:
     x = torch.tensor([[3.0, 3.0, 0.0], [3.0, 1.0, 0.0]], dtype=torch.float64)
-    return Case(_MaxOfFeatures(), x, 0, 0.0, label="f(x) = max(x1, x2, x3) at (3, 3, 0) and (3, 1, 0), value 0")
+    return Case(
+        _MaxOfFeatures(),
+        x,
+        0,
+        0.0,
+        label="f(x) = max(x1, x2, x3) at (3, 3, 0) and (3, 1, 0), value 0",
+    )
 
 
 def _reference_occlusion(model, x, target, value):
@@ -53,10 +60,16 @@ def check_feature_occlusion(feature_occlusion) -> Feedback:
     (N, D), R[n, i] = f(x_n)[target] - f(x_n with feature i set to value)[target], shaped like x."""
     cases = random_cases(_mlp_case, seeds=(0, 1, 2)) + [_max_case()]
     return check_function(
-        feature_occlusion, _reference_occlusion, cases, name="feature_occlusion", rtol=1e-7, atol=1e-10,
+        feature_occlusion,
+        _reference_occlusion,
+        cases,
+        name="feature_occlusion",
+        rtol=1e-7,
+        atol=1e-10,
         hint="for each feature i, copy x (x.clone()), set column i of the copy to value, and subtract the "
-             "occluded output from the clean one (clean minus occluded: a drop is positive); pick the "
-             "target column of the model's (N, classes) output.")
+        "occluded output from the clean one (clean minus occluded: a drop is positive); pick the "
+        "target column of the model's (N, classes) output.",
+    )
 
 
 class _CountingSum(nn.Module):
@@ -81,7 +94,12 @@ _PASS_CASES = (
     (32, 8, 8, "32 px, patch 8, stride 8: the windows tile the image"),
     (32, 8, 4, "32 px, patch 8, stride 4"),
     (32, 4, 2, "32 px, patch 4, stride 2"),
-    (30, 8, 4, "30 px, patch 8, stride 4: the last window sticks out and is cut at the border"),
+    (
+        30,
+        8,
+        4,
+        "30 px, patch 8, stride 4: the last window sticks out and is cut at the border",
+    ),
     (64, 16, 6, "64 px, patch 16, stride 6"),
     (10, 10, 3, "a patch as large as the image"),
     (7, 1, 1, "every pixel on its own"),
@@ -92,9 +110,16 @@ _PASS_CASES = (
 def check_occlusion_passes(occlusion_passes) -> Feedback:
     """``occlusion_passes(size, patch, stride)``: how many images xl.occlusion runs the model on to
     explain one size x size image with square windows (stride <= patch), the clean image included."""
-    cases = [Case(size, patch, stride, label=label) for size, patch, stride, label in _PASS_CASES]
+    cases = [
+        Case(size, patch, stride, label=label)
+        for size, patch, stride, label in _PASS_CASES
+    ]
     return check_function(
-        occlusion_passes, _counted_passes, cases, name="occlusion_passes",
+        occlusion_passes,
+        _counted_passes,
+        cases,
+        name="occlusion_passes",
         hint="count the window positions along one side, 0, stride, 2 stride, ... until a window reaches "
-             "the far border (the last one may stick out: round up, math.ceil), square that for the two "
-             "axes, and add the one pass on the clean image.")
+        "the far border (the last one may stick out: round up, math.ceil), square that for the two "
+        "axes, and add the one pass on the clean image.",
+    )

@@ -21,13 +21,19 @@ from .checks import check_function, random_cases, random_parameters
 from .feedback import Feedback, checker
 
 
-
 def _image_case(generator: torch.Generator) -> tuple:
     """A small ReLU CNN with max-pooling, a batch of RGB images and one target per image."""
     n = int(torch.randint(2, 4, (1,), generator=generator))
-    model = random_parameters(nn.Sequential(
-        nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4 * 4 * 4, 3),
-    ), generator)
+    model = random_parameters(
+        nn.Sequential(
+            nn.Conv2d(3, 4, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(4 * 4 * 4, 3),
+        ),
+        generator,
+    )
     x = torch.rand(n, 3, 8, 8, generator=generator, dtype=torch.float64)
     target = torch.randint(0, 3, (n,), generator=generator)
     return model, x, target
@@ -43,16 +49,23 @@ def check_saliency_map(saliency_map) -> Feedback:
     the gradient of model(x)[n, target[n]] with respect to x, pooled over channels by max |.|,
     shaped (N, 1, H, W)."""
     return check_function(
-        saliency_map, _reference_saliency_map, random_cases(_image_case, seeds=(0, 1, 2)), name="saliency_map",
-        rtol=1e-7, atol=1e-10,
+        saliency_map,
+        _reference_saliency_map,
+        random_cases(_image_case, seeds=(0, 1, 2)),
+        name="saliency_map",
+        rtol=1e-7,
+        atol=1e-10,
         hint="make a copy of x that requires grad, pick each image's target output with "
-             "output.gather(1, target[:, None]), backpropagate their sum (torch.autograd.grad), then take "
-             "the absolute value of the gradient and its maximum over dim=1, keeping that dimension.")
+        "output.gather(1, target[:, None]), backpropagate their sum (torch.autograd.grad), then take "
+        "the absolute value of the gradient and its maximum over dim=1, keeping that dimension.",
+    )
 
 
 def _text_case(generator: torch.Generator) -> tuple:
     """A small TextClassifier with random weights and a batch of random token ids."""
-    model = random_parameters(TextClassifier(vocab_size=20, classes=2, embed_dim=6, channels=5), generator)
+    model = random_parameters(
+        TextClassifier(vocab_size=20, classes=2, embed_dim=6, channels=5), generator
+    )
     n, t = (int(v) for v in torch.randint(2, 6, (2,), generator=generator))
     tokens = torch.randint(1, 20, (n, t), generator=generator)
     target = int(torch.randint(0, 2, (1,), generator=generator))
@@ -60,7 +73,9 @@ def _text_case(generator: torch.Generator) -> tuple:
 
 
 def _reference_token_contributions(model, tokens, target):
-    return token_attributions(model, tokens, target, method="gradient_x_input", how="sum")
+    return token_attributions(
+        model, tokens, target, method="gradient_x_input", how="sum"
+    )
 
 
 @checker
@@ -69,8 +84,13 @@ def check_token_contributions(token_contributions) -> Feedback:
     Gradient x Input of model(...)[:, target] over the embeddings model.embed(tokens) (N, T, E),
     summed over the embedding dimension: one number per token, shaped (N, T)."""
     return check_function(
-        token_contributions, _reference_token_contributions, random_cases(_text_case, seeds=(0, 1, 2)),
-        name="token_contributions", rtol=1e-7, atol=1e-10,
+        token_contributions,
+        _reference_token_contributions,
+        random_cases(_text_case, seeds=(0, 1, 2)),
+        name="token_contributions",
+        rtol=1e-7,
+        atol=1e-10,
         hint="differentiate with respect to the embeddings, not the token ids: e = model.embed(tokens)"
-             ".detach().requires_grad_(), run model(e), take the gradient of the target column's sum, "
-             "multiply it by e and sum over the last dimension.")
+        ".detach().requires_grad_(), run model(e), take the gradient of the target column's sum, "
+        "multiply it by e and sum over the last dimension.",
+    )

@@ -15,12 +15,15 @@ from .checks import Case, check_function, random_cases, random_parameters
 from .feedback import Feedback, checker
 
 
-
 def _vector_case(generator: torch.Generator) -> tuple:
     """A ReLU MLP (D -> 8 -> 8 -> 3) with biases, N inputs, a random baseline, target and steps."""
     n, d = (int(v) for v in torch.randint(2, 6, (2,), generator=generator))
-    model = random_parameters(nn.Sequential(nn.Linear(d, 8), nn.ReLU(), nn.Linear(8, 8), nn.ReLU(),
-                                             nn.Linear(8, 3)), generator)
+    model = random_parameters(
+        nn.Sequential(
+            nn.Linear(d, 8), nn.ReLU(), nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 3)
+        ),
+        generator,
+    )
     x = torch.randn(n, d, generator=generator, dtype=torch.float64)
     baseline = torch.randn(n, d, generator=generator, dtype=torch.float64) / 4
     target = torch.randint(0, 3, (n,), generator=generator)
@@ -30,21 +33,44 @@ def _vector_case(generator: torch.Generator) -> tuple:
 
 def _image_case() -> Case:
     generator = torch.Generator().manual_seed(5)
-    model = random_parameters(nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                                             nn.Flatten(), nn.Linear(4 * 3 * 3, 2)), generator)
+    model = random_parameters(
+        nn.Sequential(
+            nn.Conv2d(2, 4, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(4 * 3 * 3, 2),
+        ),
+        generator,
+    )
     x = torch.rand(2, 2, 6, 6, generator=generator, dtype=torch.float64)
-    return Case(model, x, torch.tensor([0, 1]), torch.zeros_like(x), 16,
-                label="a small CNN on two 2x6x6 images, zero baseline, 16 steps")
+    return Case(
+        model,
+        x,
+        torch.tensor([0, 1]),
+        torch.zeros_like(x),
+        16,
+        label="a small CNN on two 2x6x6 images, zero baseline, 16 steps",
+    )
 
 
 def _one_step_case() -> Case:
     generator = torch.Generator().manual_seed(7)
     model, x, target, baseline, _ = _vector_case(generator)
-    return Case(model, x, target, baseline, 1, label="steps=1: the gradient at the path's midpoint only")
+    return Case(
+        model,
+        x,
+        target,
+        baseline,
+        1,
+        label="steps=1: the gradient at the path's midpoint only",
+    )
 
 
 def _reference(model, x, target, baseline, steps):
-    return integrated_gradients(model, x, target, baseline=baseline, steps=steps, rule="midpoint")
+    return integrated_gradients(
+        model, x, target, baseline=baseline, steps=steps, rule="midpoint"
+    )
 
 
 @checker
@@ -52,9 +78,18 @@ def check_integrated_gradients(my_integrated_gradients) -> Feedback:
     """``my_integrated_gradients(model, x, target, baseline, steps)``: Integrated Gradients of
     ``model(x)[i, target[i]]`` from ``baseline`` (shaped like x) to x, with the midpoint rule's
     ``steps`` nodes alpha_k = (k + 1/2) / steps; the result shaped like x."""
-    cases = random_cases(_vector_case, seeds=(0, 1, 2)) + [_one_step_case(), _image_case()]
+    cases = random_cases(_vector_case, seeds=(0, 1, 2)) + [
+        _one_step_case(),
+        _image_case(),
+    ]
     return check_function(
-        my_integrated_gradients, _reference, cases, name="my_integrated_gradients", rtol=1e-6, atol=1e-9,
+        my_integrated_gradients,
+        _reference,
+        cases,
+        name="my_integrated_gradients",
+        rtol=1e-6,
+        atol=1e-9,
         hint="evaluate the gradient at baseline + alpha_k (x - baseline) for the cell midpoints "
-             "alpha_k = (k + 1/2) / steps, k = 0 .. steps - 1 (not the right ends k / steps), average "
-             "those gradients, and multiply the average by (x - baseline).")
+        "alpha_k = (k + 1/2) / steps, k = 0 .. steps - 1 (not the right ends k / steps), average "
+        "those gradients, and multiply the average by (x - baseline).",
+    )

@@ -21,13 +21,45 @@ from .feedback import Feedback, checker
 
 
 def _piece_cases() -> list:
-    cases = [Case(sawtooth(depth).double(), 0.0, 1.0, 2**10 + 1, label=f"sawtooth depth {depth} on [0, 1]")
-             for depth in (1, 2, 4)]
+    cases = [
+        Case(
+            sawtooth(depth).double(),
+            0.0,
+            1.0,
+            2**10 + 1,
+            label=f"sawtooth depth {depth} on [0, 1]",
+        )
+        for depth in (1, 2, 4)
+    ]
     # outside [0, 1] the sawtooth is flat: two more pieces; grid step 2^-10 keeps the kinks on grid points
-    cases.append(Case(sawtooth(3).double(), -0.5, 1.5, 2**11 + 1, label="sawtooth depth 3 on [-0.5, 1.5]"))
-    cases.append(Case(sawtooth(5).double(), 0.25, 0.75, 2**9 + 1, label="sawtooth depth 5 on [0.25, 0.75]"))
-    cases.append(Case(_rising_ramp(), -0.25, 1.0, 1281, label="ReLU(x) + 2 ReLU(x - 0.5) - 3 ReLU(x - 0.75) "
-                                                             "on [-0.25, 1]: slopes 0, 1, 3, 0"))
+    cases.append(
+        Case(
+            sawtooth(3).double(),
+            -0.5,
+            1.5,
+            2**11 + 1,
+            label="sawtooth depth 3 on [-0.5, 1.5]",
+        )
+    )
+    cases.append(
+        Case(
+            sawtooth(5).double(),
+            0.25,
+            0.75,
+            2**9 + 1,
+            label="sawtooth depth 5 on [0.25, 0.75]",
+        )
+    )
+    cases.append(
+        Case(
+            _rising_ramp(),
+            -0.25,
+            1.0,
+            1281,
+            label="ReLU(x) + 2 ReLU(x - 0.5) - 3 ReLU(x - 0.75) "
+            "on [-0.25, 1]: slopes 0, 1, 3, 0",
+        )
+    )
     return cases
 
 
@@ -48,18 +80,22 @@ def check_count_pieces(count_pieces) -> Feedback:
     piecewise-linear model on [low, high], from its values on ``points`` equally spaced inputs
     (the kinks fall on grid points)."""
     return check_function(
-        count_pieces, lambda model, low, high, points: count_linear_pieces(model, low, high, points),
-        _piece_cases(), name="count_pieces",
+        count_pieces,
+        lambda model, low, high, points: count_linear_pieces(model, low, high, points),
+        _piece_cases(),
+        name="count_pieces",
         hint="take the slope of every grid cell (differences of the values over the step), count the places "
-             "where the slope changes (by more than rounding, say 1e-6 of the largest slope), and remember "
-             "that k kinks cut an interval into k + 1 pieces; return a Python int.")
-
+        "where the slope changes (by more than rounding, say 1e-6 of the largest slope), and remember "
+        "that k kinks cut an interval into k + 1 pieces; return a Python int.",
+    )
 
 
 def _vector_case(generator: torch.Generator) -> tuple:
     """A ReLU MLP (D -> 8 -> 3), N inputs, targets, a noise level, n draws and a seed."""
     n, d = (int(v) for v in torch.randint(2, 6, (2,), generator=generator))
-    model = random_parameters(nn.Sequential(nn.Linear(d, 8), nn.ReLU(), nn.Linear(8, 3)), generator)
+    model = random_parameters(
+        nn.Sequential(nn.Linear(d, 8), nn.ReLU(), nn.Linear(8, 3)), generator
+    )
     x = torch.randn(n, d, generator=generator, dtype=torch.float64)
     target = torch.randint(0, 3, (n,), generator=generator)
     sigma = round(float(torch.empty(1).uniform_(0.05, 0.3, generator=generator)), 2)
@@ -70,11 +106,28 @@ def _vector_case(generator: torch.Generator) -> tuple:
 
 def _image_case() -> Case:
     generator = torch.Generator().manual_seed(11)
-    model = random_parameters(nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.ReLU(), nn.Flatten(),
-                                             nn.Linear(3 * 5 * 5, 2)), generator)
-    x = torch.rand(3, 1, 5, 5, generator=generator, dtype=torch.float64) * torch.tensor([1.0, 2.0, 4.0]).view(3, 1, 1, 1).double()
-    return Case(model, x, torch.tensor([0, 1, 1]), 0.2, 4, 3,
-                label="a small CNN on three 1x5x5 images of different value ranges, sigma 0.2, n 4, seed 3")
+    model = random_parameters(
+        nn.Sequential(
+            nn.Conv2d(1, 3, 3, padding=1),
+            nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(3 * 5 * 5, 2),
+        ),
+        generator,
+    )
+    x = (
+        torch.rand(3, 1, 5, 5, generator=generator, dtype=torch.float64)
+        * torch.tensor([1.0, 2.0, 4.0]).view(3, 1, 1, 1).double()
+    )
+    return Case(
+        model,
+        x,
+        torch.tensor([0, 1, 1]),
+        0.2,
+        4,
+        3,
+        label="a small CNN on three 1x5x5 images of different value ranges, sigma 0.2, n 4, seed 3",
+    )
 
 
 def _reference(model, x, target, sigma, n, seed):
@@ -90,7 +143,13 @@ def check_smoothgrad(my_smoothgrad) -> Feedback:
     ``generator = torch.Generator().manual_seed(seed)``, one draw per iteration."""
     cases = random_cases(_vector_case, seeds=(0, 1, 2)) + [_image_case()]
     return check_function(
-        my_smoothgrad, _reference, cases, name="my_smoothgrad", rtol=1e-6, atol=1e-9,
+        my_smoothgrad,
+        _reference,
+        cases,
+        name="my_smoothgrad",
+        rtol=1e-6,
+        atol=1e-9,
         hint="scale the noise per sample: std = sigma * (max - min) of that sample's values (flatten each "
-             "sample, take max and min over its features); draw the noise in order, one torch.randn of x's "
-             "shape per iteration from one seeded generator; average the n gradients (divide by n).")
+        "sample, take max and min over its features); draw the noise in order, one torch.randn of x's "
+        "shape per iteration from one seeded generator; average the n gradients (divide by n).",
+    )

@@ -33,23 +33,49 @@ def _random_parameters(model: nn.Module, generator: torch.Generator) -> nn.Modul
     model = model.double()
     with torch.no_grad():
         for parameter in model.parameters():
-            parameter.copy_(torch.randn(parameter.shape, generator=generator, dtype=torch.float64) / 2)
+            parameter.copy_(
+                torch.randn(parameter.shape, generator=generator, dtype=torch.float64)
+                / 2
+            )
     return model.eval()
 
 
 def _mlp(generator: torch.Generator) -> tuple:
-    model = _random_parameters(nn.Sequential(nn.Linear(6, 10), nn.ReLU(), nn.Linear(10, 8), nn.ReLU(),
-                                             nn.Linear(8, 3)), generator)
+    model = _random_parameters(
+        nn.Sequential(
+            nn.Linear(6, 10), nn.ReLU(), nn.Linear(10, 8), nn.ReLU(), nn.Linear(8, 3)
+        ),
+        generator,
+    )
     x = torch.randn(5, 6, generator=generator, dtype=torch.float64)
-    return model, x, torch.randint(0, 3, (5,), generator=generator), "the input gradient of an MLP 6-10-8-3 on 5 inputs"
+    return (
+        model,
+        x,
+        torch.randint(0, 3, (5,), generator=generator),
+        "the input gradient of an MLP 6-10-8-3 on 5 inputs",
+    )
 
 
 def _cnn(generator: torch.Generator) -> tuple:
-    model = _random_parameters(nn.Sequential(
-        nn.Conv2d(2, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(4, 6, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(6 * 4 * 4, 3)), generator)
+    model = _random_parameters(
+        nn.Sequential(
+            nn.Conv2d(2, 4, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(4, 6, 3, padding=1),
+            nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(6 * 4 * 4, 3),
+        ),
+        generator,
+    )
     x = torch.rand(3, 2, 8, 8, generator=generator, dtype=torch.float64)
-    return model, x, torch.randint(0, 3, (3,), generator=generator), "the input gradient of a CNN (conv-ReLU-maxpool-conv-ReLU-linear) on 3 images"
+    return (
+        model,
+        x,
+        torch.randint(0, 3, (3,), generator=generator),
+        "the input gradient of a CNN (conv-ReLU-maxpool-conv-ReLU-linear) on 3 images",
+    )
 
 
 def _relu_cases() -> list[Case]:
@@ -62,7 +88,9 @@ def _relu_cases() -> list[Case]:
 
 def _with_function(model: nn.Module, function) -> nn.Sequential:
     """A copy of a Sequential model with every nn.ReLU replaced by ``function.apply``."""
-    return nn.Sequential(*[_Apply(function) if isinstance(m, nn.ReLU) else m for m in model])
+    return nn.Sequential(
+        *[_Apply(function) if isinstance(m, nn.ReLU) else m for m in model]
+    )
 
 
 class _GradientThrough:
@@ -83,48 +111,86 @@ class _GradientThrough:
         return grad
 
 
-_RELU_HINT = ("forward: return z.clamp(min=0) and keep what backward needs with ctx.save_for_backward; backward: "
-              "let through only the positive part of the incoming gradient, and only where the forward input "
-              "was positive (both conditions at once)")
+_RELU_HINT = (
+    "forward: return z.clamp(min=0) and keep what backward needs with ctx.save_for_backward; backward: "
+    "let through only the positive part of the incoming gradient, and only where the forward input "
+    "was positive (both conditions at once)"
+)
 
 
 @checker
 def check_guided_relu(GuidedReLU) -> Feedback:
     """``GuidedReLU``: a torch.autograd.Function, ReLU forward, backward max(R, 0) * (z > 0)."""
-    if not (isinstance(GuidedReLU, type) and issubclass(GuidedReLU, torch.autograd.Function)):
-        return Feedback.failure("GuidedReLU should be a subclass of torch.autograd.Function",
-                                [f"got {describe(GuidedReLU)}"],
-                                "class GuidedReLU(torch.autograd.Function): with @staticmethod forward(ctx, z) "
-                                "and @staticmethod backward(ctx, grad); pass the class itself, not GuidedReLU.apply")
-    z = torch.randn(4, 7, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    if not (
+        isinstance(GuidedReLU, type) and issubclass(GuidedReLU, torch.autograd.Function)
+    ):
+        return Feedback.failure(
+            "GuidedReLU should be a subclass of torch.autograd.Function",
+            [f"got {describe(GuidedReLU)}"],
+            "class GuidedReLU(torch.autograd.Function): with @staticmethod forward(ctx, z) "
+            "and @staticmethod backward(ctx, grad); pass the class itself, not GuidedReLU.apply",
+        )
+    z = torch.randn(
+        4, 7, generator=torch.Generator().manual_seed(5), dtype=torch.float64
+    )
     try:
         forward = GuidedReLU.apply(z.clone())
     except Exception as error:  # the student's code: report any failure kindly
-        return Feedback.failure("GuidedReLU.apply(z) raised an exception in the forward pass", [f"{type(error).__name__}: {error}"],
-                                _RELU_HINT)
-    forward_ok = compare(forward, z.clamp(min=0), name="GuidedReLU.apply(z)",
-                         hint="the forward pass of Guided Backprop is the ordinary ReLU, max(z, 0)")
+        return Feedback.failure(
+            "GuidedReLU.apply(z) raised an exception in the forward pass",
+            [f"{type(error).__name__}: {error}"],
+            _RELU_HINT,
+        )
+    forward_ok = compare(
+        forward,
+        z.clamp(min=0),
+        name="GuidedReLU.apply(z)",
+        hint="the forward pass of Guided Backprop is the ordinary ReLU, max(z, 0)",
+    )
     if not forward_ok:
         return forward_ok
     student = _GradientThrough(GuidedReLU)
-    return check_function(student, lambda model, x, target: guided_backprop(model, x, target), _relu_cases(),
-                          name="GuidedReLU", rtol=1e-6, atol=1e-9, hint=_RELU_HINT)
+    return check_function(
+        student,
+        lambda model, x, target: guided_backprop(model, x, target),
+        _relu_cases(),
+        name="GuidedReLU",
+        rtol=1e-6,
+        atol=1e-9,
+        hint=_RELU_HINT,
+    )
 
 
 def _grad_cam_cases() -> list[Case]:
     cases = []
     for seed, layer_index in ((0, 4), (1, 3), (2, 1)):
         generator = torch.Generator().manual_seed(seed)
-        model = _random_parameters(nn.Sequential(
-            nn.Conv2d(3, 6, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(6, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(32, 4)),
-            generator)
+        model = _random_parameters(
+            nn.Sequential(
+                nn.Conv2d(3, 6, 3, padding=1),
+                nn.ReLU(),
+                nn.MaxPool2d(2),
+                nn.Conv2d(6, 8, 3, padding=1),
+                nn.ReLU(),
+                nn.AdaptiveAvgPool2d(2),
+                nn.Flatten(),
+                nn.Linear(32, 4),
+            ),
+            generator,
+        )
         x = torch.rand(3, 3, 12, 12, generator=generator, dtype=torch.float64)
         target = torch.randint(0, 4, (3,), generator=generator)
         layer = model[layer_index]
-        cases.append(Case(model, layer, x, target,
-                          label=f"a small CNN on 3 images of 12 x 12, layer {layer_index} "
-                                f"({type(layer).__name__}, seed {seed})"))
+        cases.append(
+            Case(
+                model,
+                layer,
+                x,
+                target,
+                label=f"a small CNN on 3 images of 12 x 12, layer {layer_index} "
+                f"({type(layer).__name__}, seed {seed})",
+            )
+        )
     return cases
 
 
@@ -133,8 +199,13 @@ def check_grad_cam(my_grad_cam) -> Feedback:
     """``my_grad_cam(model, layer, x, target)``: ReLU(sum_k alpha_k A^k) at the module ``layer``,
     alpha_k the spatial mean of d f_target / d A^k, upsampled bilinearly to x's size: (N, 1, H, W)."""
     return check_function(
-        my_grad_cam, lambda model, layer, x, target: grad_cam(model, x, target, layer=layer), _grad_cam_cases(),
-        name="my_grad_cam", rtol=1e-6, atol=1e-9,
+        my_grad_cam,
+        lambda model, layer, x, target: grad_cam(model, x, target, layer=layer),
+        _grad_cam_cases(),
+        name="my_grad_cam",
+        rtol=1e-6,
+        atol=1e-9,
         hint="alpha_k is the MEAN of the gradient over the h x w positions of channel k; weigh the channels, sum "
-             "over them (keepdim=True), keep the positive part (ReLU), then upsample with "
-             "F.interpolate(cam, size=x.shape[-2:], mode='bilinear', align_corners=False)")
+        "over them (keepdim=True), keep the positive part (ReLU), then upsample with "
+        "F.interpolate(cam, size=x.shape[-2:], mode='bilinear', align_corners=False)",
+    )

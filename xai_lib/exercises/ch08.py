@@ -26,7 +26,10 @@ def _mlp_case(generator: torch.Generator) -> tuple:
     model = nn.Sequential(nn.Linear(d, h), nn.ReLU(), nn.Linear(h, 3)).double()
     with torch.no_grad():
         for parameter in model.parameters():
-            parameter.copy_(torch.randn(parameter.shape, generator=generator, dtype=torch.float64) / 2)
+            parameter.copy_(
+                torch.randn(parameter.shape, generator=generator, dtype=torch.float64)
+                / 2
+            )
     x = torch.randn(n, d, generator=generator, dtype=torch.float64)
     target = torch.randint(0, 3, (n,), generator=generator)
     eps = (0.0, 0.1, 1.0)[int(torch.randint(0, 3, (1,), generator=generator))]
@@ -36,7 +39,9 @@ def _mlp_case(generator: torch.Generator) -> tuple:
 def _epsilon_cases() -> list[Case]:
     cases = random_cases(_mlp_case, seeds=(0, 1, 2, 3))
     model, x, target, _ = _mlp_case(torch.Generator().manual_seed(4))
-    cases.append(Case(model, x, target, 0.5, label="an MLP with eps = 0.5 (a large epsilon)"))
+    cases.append(
+        Case(model, x, target, 0.5, label="an MLP with eps = 0.5 (a large epsilon)")
+    )
     return cases
 
 
@@ -45,18 +50,25 @@ def check_lrp_epsilon(my_lrp_epsilon) -> Feedback:
     """``my_lrp_epsilon(model, x, target, eps)``: LRP-epsilon of model(x)[i, target[i]] for
     Linear - ReLU - Linear, starting from R = f_target(x), shaped like x."""
     return check_function(
-        my_lrp_epsilon, lambda model, x, target, eps: lrp(model, x, target, rules=Epsilon(eps)), _epsilon_cases(),
-        name="my_lrp_epsilon", rtol=1e-6, atol=1e-9,
+        my_lrp_epsilon,
+        lambda model, x, target, eps: lrp(model, x, target, rules=Epsilon(eps)),
+        _epsilon_cases(),
+        name="my_lrp_epsilon",
+        rtol=1e-6,
+        atol=1e-9,
         hint="start with R = f_target(x) at the target output only (zeros elsewhere), not with 1; z_k includes the "
-             "bias; the denominator is z_k + eps * sign(z_k) with sign(0) = +1, so it moves away from zero for "
-             "negative z_k too; R_j = a_j * sum_k w_jk R_k / denominator_k, first for the top layer (a = the ReLU "
-             "outputs), then for the first layer (a = x)")
+        "bias; the denominator is z_k + eps * sign(z_k) with sign(0) = +1, so it moves away from zero for "
+        "negative z_k too; R_j = a_j * sum_k w_jk R_k / denominator_k, first for the top layer (a = the ReLU "
+        "outputs), then for the first layer (a = x)",
+    )
 
 
 def _gamma_case(generator: torch.Generator) -> tuple:
     """Non-negative inputs (N, J), a dense layer (K, J) + (K,), output relevance (N, K) and a gamma."""
     n, j, k = (int(v) for v in torch.randint(3, 7, (3,), generator=generator))
-    a = torch.rand(n, j, generator=generator, dtype=torch.float64)            # after a ReLU: a >= 0
+    a = torch.rand(
+        n, j, generator=generator, dtype=torch.float64
+    )  # after a ReLU: a >= 0
     weight = torch.randn(k, j, generator=generator, dtype=torch.float64)
     bias = torch.randn(k, generator=generator, dtype=torch.float64) / 2
     relevance = torch.randn(n, k, generator=generator, dtype=torch.float64)
@@ -70,7 +82,7 @@ def _gamma_reference(a, weight, bias, relevance, gamma):
     with torch.no_grad():
         layer.weight.copy_(weight)
         layer.bias.copy_(bias)
-        z = layer(a)                                                            # (N, K)
+        z = layer(a)  # (N, K)
     result = torch.zeros_like(a)
     for k in range(weight.shape[0]):
         # explaining output k starts from R_k = z_k: the map is c_jk / z'_k * z_k
@@ -84,8 +96,13 @@ def check_gamma_layer(gamma_layer) -> Feedback:
     """``gamma_layer(a, weight, bias, relevance, gamma)``: the input relevance (N, J) of one dense layer
     under LRP-gamma, for the output relevance (N, K)."""
     return check_function(
-        gamma_layer, _gamma_reference, random_cases(_gamma_case, seeds=(0, 1, 2, 3, 4)),
-        name="gamma_layer", rtol=1e-6, atol=1e-9,
+        gamma_layer,
+        _gamma_reference,
+        random_cases(_gamma_case, seeds=(0, 1, 2, 3, 4)),
+        name="gamma_layer",
+        rtol=1e-6,
+        atol=1e-9,
         hint="boost the weights to w + gamma * max(w, 0) AND the bias to b + gamma * max(b, 0); the denominator "
-             "z'_k = a @ boosted_weight.T + boosted_bias uses the boosted parameters too, plus 1e-6 * sign(z'_k) "
-             "with sign(0) = +1; then R_j = a_j * sum_k boosted_w_kj R_k / z'_k")
+        "z'_k = a @ boosted_weight.T + boosted_bias uses the boosted parameters too, plus 1e-6 * sign(z'_k) "
+        "with sign(0) = +1; then R_j = a_j * sum_k boosted_w_kj R_k / z'_k",
+    )

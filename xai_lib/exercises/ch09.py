@@ -22,13 +22,20 @@ from .feedback import Feedback, checker
 def _maps_case(generator: torch.Generator) -> tuple:
     """N random maps of a random size (H, W between 5 and 20), float64, not zero-mean."""
     n, h, w = (int(v) for v in torch.randint(5, 21, (3,), generator=generator))
-    return (torch.randn(n % 4 + 1, h, w, generator=generator, dtype=torch.float64) + 0.3,)
+    return (
+        torch.randn(n % 4 + 1, h, w, generator=generator, dtype=torch.float64) + 0.3,
+    )
 
 
 def _sinusoid_case() -> Case:
     size, k = 16, 3
-    wave = torch.cos(2 * math.pi * k * torch.arange(size, dtype=torch.float64) / size)  # (W,)
-    return Case(wave.expand(1, size, size).clone(), label="a zero-mean cosine with 3 periods across 16 x 16 (EF 3/16)")
+    wave = torch.cos(
+        2 * math.pi * k * torch.arange(size, dtype=torch.float64) / size
+    )  # (W,)
+    return Case(
+        wave.expand(1, size, size).clone(),
+        label="a zero-mean cosine with 3 periods across 16 x 16 (EF 3/16)",
+    )
 
 
 @checker
@@ -37,18 +44,29 @@ def check_expected_frequency(my_expected_frequency) -> Feedback:
     spectrum of each map."""
     cases = [_sinusoid_case()] + random_cases(_maps_case, seeds=(0, 1, 2, 3))
     return check_function(
-        my_expected_frequency, lambda a: expected_frequency(a), cases, name="my_expected_frequency",
-        rtol=1e-7, atol=1e-10,
+        my_expected_frequency,
+        lambda a: expected_frequency(a),
+        cases,
+        name="my_expected_frequency",
+        rtol=1e-7,
+        atol=1e-10,
         hint="S = |torch.fft.fft2(a)|^2 (the squared modulus, over the last two dims); the frequency of each "
-             "cell is |w| = sqrt(fy^2 + fx^2) with fy = torch.fft.fftfreq(H)[:, None] and fx = "
-             "torch.fft.fftfreq(W)[None, :] (cycles per pixel, not integer steps); then sum |w| S over "
-             "each map and divide by the sum of S.")
+        "cell is |w| = sqrt(fy^2 + fx^2) with fy = torch.fft.fftfreq(H)[:, None] and fx = "
+        "torch.fft.fftfreq(W)[None, :] (cycles per pixel, not integer steps); then sum |w| S over "
+        "each map and divide by the sum of S.",
+    )
 
 
 def _gain_case(generator: torch.Generator) -> tuple:
     """Frequencies nu (K,) in [0, 4) and one noise std sigma in [0.02, 0.5), float64."""
-    nu = 4 * torch.rand(int(torch.randint(3, 9, (1,), generator=generator)), generator=generator, dtype=torch.float64)
-    sigma = round(0.02 + 0.48 * float(torch.rand(1, generator=generator, dtype=torch.float64)), 3)
+    nu = 4 * torch.rand(
+        int(torch.randint(3, 9, (1,), generator=generator)),
+        generator=generator,
+        dtype=torch.float64,
+    )
+    sigma = round(
+        0.02 + 0.48 * float(torch.rand(1, generator=generator, dtype=torch.float64)), 3
+    )
     return nu, sigma
 
 
@@ -61,8 +79,20 @@ def check_smoothgrad_gain(smoothgrad_gain) -> Feedback:
     """``smoothgrad_gain(nu, sigma)``: for frequencies nu (K,) in cycles per unit of input and a noise
     std sigma, the factor (K,) by which SmoothGrad's averaging multiplies each frequency's term."""
     cases = random_cases(_gain_case, seeds=(0, 1, 2))
-    cases.append(Case(torch.tensor([0.0, 1.0], dtype=torch.float64), 0.0, label="no noise (sigma = 0)"))
+    cases.append(
+        Case(
+            torch.tensor([0.0, 1.0], dtype=torch.float64),
+            0.0,
+            label="no noise (sigma = 0)",
+        )
+    )
     return check_function(
-        smoothgrad_gain, _gain, cases, name="smoothgrad_gain", rtol=1e-7, atol=1e-12,
+        smoothgrad_gain,
+        _gain,
+        cases,
+        name="smoothgrad_gain",
+        rtol=1e-7,
+        atol=1e-12,
         hint="average cos(2 pi nu (x + eps)) over eps ~ N(0, sigma^2): the answer is the characteristic "
-             "function of the Gaussian at 2 pi nu, E[exp(i t eps)] = exp(-sigma^2 t^2 / 2) with t = 2 pi nu.")
+        "function of the Gaussian at 2 pi nu, E[exp(i t eps)] = exp(-sigma^2 t^2 / 2) with t = 2 pi nu.",
+    )

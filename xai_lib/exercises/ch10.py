@@ -30,8 +30,18 @@ def _fit(betas: torch.Tensor, efs: torch.Tensor) -> tuple[float, float]:
 def _points_case(generator: torch.Generator) -> tuple:
     """K betas spread over (0.5, 100) and noisy EFs rising with ln(beta), float64."""
     k = int(torch.randint(4, 9, (1,), generator=generator))
-    betas = torch.exp(torch.empty(k, dtype=torch.float64).uniform_(-0.7, 4.6, generator=generator)).sort().values
-    efs = 0.2 + 0.02 * betas.log() + 0.005 * torch.randn(k, generator=generator, dtype=torch.float64)
+    betas = (
+        torch.exp(
+            torch.empty(k, dtype=torch.float64).uniform_(-0.7, 4.6, generator=generator)
+        )
+        .sort()
+        .values
+    )
+    efs = (
+        0.2
+        + 0.02 * betas.log()
+        + 0.005 * torch.randn(k, generator=generator, dtype=torch.float64)
+    )
     return betas, efs
 
 
@@ -40,19 +50,33 @@ def check_ef_slope(fit_ef_slope) -> Feedback:
     """``fit_ef_slope(betas, efs)``: 1-D float64 tensors of equal length -> (slope, intercept) of the
     least-squares line EF = slope * ln(beta) + intercept."""
     cases = random_cases(_points_case, seeds=(0, 1, 2))
-    cases.append(Case(torch.tensor([1.0, 2.0, 4.0, 8.0], dtype=torch.float64),
-                      torch.tensor([0.1, 0.2, 0.3, 0.4], dtype=torch.float64),
-                      label="points exactly on a line in ln(beta): betas 1, 2, 4, 8, EF 0.1 to 0.4"))
+    cases.append(
+        Case(
+            torch.tensor([1.0, 2.0, 4.0, 8.0], dtype=torch.float64),
+            torch.tensor([0.1, 0.2, 0.3, 0.4], dtype=torch.float64),
+            label="points exactly on a line in ln(beta): betas 1, 2, 4, 8, EF 0.1 to 0.4",
+        )
+    )
     return check_function(
-        fit_ef_slope, _fit, cases, name="fit_ef_slope", rtol=1e-6, atol=1e-9,
+        fit_ef_slope,
+        _fit,
+        cases,
+        name="fit_ef_slope",
+        rtol=1e-6,
+        atol=1e-9,
         hint="regress EF on u = ln(beta) (torch.log, the natural log; not beta itself, not log10): "
-             "slope = cov(u, EF) / var(u) and intercept = mean(EF) - slope * mean(u); return two numbers.")
+        "slope = cov(u, EF) / var(u) and intercept = mean(EF) - slope * mean(u); return two numbers.",
+    )
 
 
 def _cnn_case(generator: torch.Generator) -> tuple:
     """A random float64 ReLU CNN on 16 px images, N images and a sharpness beta."""
     torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))
-    model = models.CNN(in_channels=3, classes=4, channels=(4, 8), hidden=8, grid=2).double().eval()
+    model = (
+        models.CNN(in_channels=3, classes=4, channels=(4, 8), hidden=8, grid=2)
+        .double()
+        .eval()
+    )
     n = int(torch.randint(3, 6, (1,), generator=generator))
     x = torch.rand(n, 3, 16, 16, generator=generator, dtype=torch.float64)
     beta = [0.5, 1.0, 3.0][int(torch.randint(0, 3, (1,), generator=generator))]
@@ -74,7 +98,13 @@ def check_delta_ef(my_delta_ef) -> Feedback:
     # seeds 5 and 8 hold images where the surrogate predicts another class than the ReLU model
     cases = random_cases(_cnn_case, seeds=(5, 8, 0))
     return check_function(
-        my_delta_ef, _delta_ef, cases, name="my_delta_ef", rtol=1e-6, atol=1e-10,
+        my_delta_ef,
+        _delta_ef,
+        cases,
+        name="my_delta_ef",
+        rtol=1e-6,
+        atol=1e-10,
         hint="take target = model(x).argmax(1) once, from the ReLU model, and pass it to both saliency "
-             "calls (the surrogate may predict another class); sum each map over channels (.sum(1)) and "
-             "use xl.spectral.delta_ef, which takes the absolute difference of the two EFs.")
+        "calls (the surrogate may predict another class); sum each map over channels (.sum(1)) and "
+        "use xl.spectral.delta_ef, which takes the absolute difference of the two EFs.",
+    )

@@ -23,7 +23,9 @@ def _maps_case(generator: torch.Generator) -> tuple[torch.Tensor, float]:
     """Random float64 maps (B, H, W) with H, W in 5..12 (odd and even) and a cutoff in (0.05, 0.5]."""
     b = int(torch.randint(1, 4, (1,), generator=generator))
     h, w = (int(v) for v in torch.randint(5, 13, (2,), generator=generator))
-    cutoff = 0.05 + 0.45 * float(torch.rand((), generator=generator, dtype=torch.float64))
+    cutoff = 0.05 + 0.45 * float(
+        torch.rand((), generator=generator, dtype=torch.float64)
+    )
     return torch.randn(b, h, w, generator=generator, dtype=torch.float64), cutoff
 
 
@@ -32,10 +34,22 @@ def _fixed_cases() -> list[Case]:
     maps = torch.randn(2, 3, 8, 8, generator=generator, dtype=torch.float64)
     return [
         # a diagonal frequency (1/8, 1/8) has radius 0.177 > 0.15 although both components are below it
-        Case(maps, 0.15, label="maps (2, 3, 8, 8) float64, cutoff 0.15 (a square would keep the diagonal (1/8, 1/8))"),
+        Case(
+            maps,
+            0.15,
+            label="maps (2, 3, 8, 8) float64, cutoff 0.15 (a square would keep the diagonal (1/8, 1/8))",
+        ),
         # 0.25 = 2/8: the frequencies exactly on the cutoff must be kept
-        Case(maps, 0.25, label="maps (2, 3, 8, 8) float64, cutoff 0.25 exactly on the grid's frequency 2/8"),
-        Case(torch.randn(4, 6, generator=generator), 0.3, label="one float32 map (4, 6), cutoff 0.3"),
+        Case(
+            maps,
+            0.25,
+            label="maps (2, 3, 8, 8) float64, cutoff 0.25 exactly on the grid's frequency 2/8",
+        ),
+        Case(
+            torch.randn(4, 6, generator=generator),
+            0.3,
+            label="one float32 map (4, 6), cutoff 0.3",
+        ),
     ]
 
 
@@ -48,10 +62,17 @@ def check_low_pass(my_low_pass) -> Feedback:
     """``my_low_pass(a, cutoff)``: the ideal circular low-pass of maps (..., H, W), cutoff in cycles
     per pixel, shaped like ``a`` and in its dtype."""
     cases = _fixed_cases() + random_cases(_maps_case, seeds=(0, 1, 2))
-    return check_function(my_low_pass, _reference_low_pass, cases, name="my_low_pass", rtol=1e-4, atol=1e-5,
-                          hint="torch.fft.fftfreq(n) gives cycles per pixel (not indices); keep the coefficients "
-                               "with sqrt(fy**2 + fx**2) <= cutoff, a disk over both axes, and return the .real "
-                               "part of the inverse transform")
+    return check_function(
+        my_low_pass,
+        _reference_low_pass,
+        cases,
+        name="my_low_pass",
+        rtol=1e-4,
+        atol=1e-5,
+        hint="torch.fft.fftfreq(n) gives cycles per pixel (not indices); keep the coefficients "
+        "with sqrt(fy**2 + fx**2) <= cutoff, a disk over both axes, and return the .real "
+        "part of the inverse transform",
+    )
 
 
 def _measured_alias(f: float, stride: int, length: int = 1200) -> float:
@@ -67,29 +88,58 @@ def _measured_alias(f: float, stride: int, length: int = 1200) -> float:
     return round(float(frequencies[int(power.argmax())]), 9)
 
 
-_ALIAS_CASES = ((0.1, 2), (0.2, 2), (0.3, 2), (0.4, 2), (0.5, 2), (0.375, 2), (0.1, 3), (0.3, 3), (0.45, 4))
+_ALIAS_CASES = (
+    (0.1, 2),
+    (0.2, 2),
+    (0.3, 2),
+    (0.4, 2),
+    (0.5, 2),
+    (0.375, 2),
+    (0.1, 3),
+    (0.3, 3),
+    (0.45, 4),
+)
 
 
 @checker
 def check_aliased_frequency(aliased_frequency) -> Feedback:
     """``aliased_frequency(f, stride)``: where cos(2 pi f n) appears, in cycles per new sample in
     [0, 1/2], after keeping every ``stride``-th sample."""
-    hint = ("measured on the new grid a frequency f becomes stride * f cycles per new sample; a sampled "
-            "cosine cannot show more than 1/2, and stride * f and its distance to the nearest integer "
-            "give the same samples")
+    hint = (
+        "measured on the new grid a frequency f becomes stride * f cycles per new sample; a sampled "
+        "cosine cannot show more than 1/2, and stride * f and its distance to the nearest integer "
+        "give the same samples"
+    )
     if not callable(aliased_frequency):
-        return Feedback.failure("aliased_frequency should be a function", [f"got {type(aliased_frequency).__name__}"],
-                                "pass the function itself, without calling it")
+        return Feedback.failure(
+            "aliased_frequency should be a function",
+            [f"got {type(aliased_frequency).__name__}"],
+            "pass the function itself, without calling it",
+        )
     for f, stride in _ALIAS_CASES:
         expected = _measured_alias(f, stride)
         try:
             got = aliased_frequency(f, stride)
         except Exception as error:  # the student's code: report, never raise
-            return Feedback.failure("aliased_frequency raised an exception",
-                                    [f"{type(error).__name__}: {error}", f"on f={f}, stride={stride}"], hint)
-        result = compare(got, expected, name=f"aliased_frequency({f}, {stride})", rtol=0, atol=1e-3, hint=hint)
+            return Feedback.failure(
+                "aliased_frequency raised an exception",
+                [f"{type(error).__name__}: {error}", f"on f={f}, stride={stride}"],
+                hint,
+            )
+        result = compare(
+            got,
+            expected,
+            name=f"aliased_frequency({f}, {stride})",
+            rtol=0,
+            atol=1e-3,
+            hint=hint,
+        )
         if not result:
-            result.details.append(f"a cosine of {f} cycles per sample, subsampled by {stride}, shows its spectral "
-                                  f"peak at {expected:.4g} cycles per new sample")
+            result.details.append(
+                f"a cosine of {f} cycles per sample, subsampled by {stride}, shows its spectral "
+                f"peak at {expected:.4g} cycles per new sample"
+            )
             return result
-    return Feedback.success(f"aliased_frequency is correct on all {len(_ALIAS_CASES)} cases")
+    return Feedback.success(
+        f"aliased_frequency is correct on all {len(_ALIAS_CASES)} cases"
+    )

@@ -22,11 +22,19 @@ _STEPS = (4, 6, 9, 12, 36)  # each divides the 6 x 6 = 36 pixels of the cases
 
 def _tiny_cnn(generator: torch.Generator, channels: int, classes: int) -> nn.Module:
     """conv3x3 - ReLU - flatten - linear on 6 x 6 images, float64, random weights from ``generator``."""
-    model = nn.Sequential(nn.Conv2d(channels, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 36, classes))
+    model = nn.Sequential(
+        nn.Conv2d(channels, 4, 3, padding=1),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(4 * 36, classes),
+    )
     model = model.double().eval()
     with torch.no_grad():
         for parameter in model.parameters():
-            parameter.copy_(torch.randn(parameter.shape, generator=generator, dtype=torch.float64) * 0.5)
+            parameter.copy_(
+                torch.randn(parameter.shape, generator=generator, dtype=torch.float64)
+                * 0.5
+            )
     return model
 
 
@@ -36,7 +44,9 @@ def _deletion_case(generator: torch.Generator):
     c = int(torch.randint(1, 4, (1,), generator=generator))
     classes = 3
     model = _tiny_cnn(generator, c, classes)
-    x = torch.rand(n, c, 6, 6, generator=generator, dtype=torch.float64) + 0.1  # no pixel is already 0
+    x = (
+        torch.rand(n, c, 6, 6, generator=generator, dtype=torch.float64) + 0.1
+    )  # no pixel is already 0
     attribution = torch.randn(n, c, 6, 6, generator=generator, dtype=torch.float64)
     target = torch.randint(0, classes, (n,), generator=generator)
     steps = _STEPS[int(torch.randint(0, len(_STEPS), (1,), generator=generator))]
@@ -51,11 +61,18 @@ def _reference_deletion(model, x, attribution, target, steps):
 def check_deletion(my_deletion) -> Feedback:
     """``my_deletion(model, x, attribution, target, steps)``: the deletion area per image, (N,)."""
     cases = random_cases(_deletion_case, seeds=(0, 1, 2, 3))
-    return check_function(my_deletion, _reference_deletion, cases, name="my_deletion", rtol=1e-6, atol=1e-9,
-                          hint="order the pixels by the channel sum, largest first; remove all channels of a "
-                               "pixel together; score the softmax probability of each image's target (not the "
-                               "logit) at k = 0..steps; and integrate with torch.trapezoid over the fractions "
-                               "k / steps, not a plain mean of the points")
+    return check_function(
+        my_deletion,
+        _reference_deletion,
+        cases,
+        name="my_deletion",
+        rtol=1e-6,
+        atol=1e-9,
+        hint="order the pixels by the channel sum, largest first; remove all channels of a "
+        "pixel together; score the softmax probability of each image's target (not the "
+        "logit) at k = 0..steps; and integrate with torch.trapezoid over the fractions "
+        "k / steps, not a plain mean of the points",
+    )
 
 
 def _mass_case(generator: torch.Generator):
@@ -82,7 +99,20 @@ def check_relevance_mass(my_relevance_mass) -> Feedback:
     generator = torch.Generator().manual_seed(5)
     attribution = torch.randn(3, 3, 4, 4, generator=generator)
     mask = torch.rand(3, 1, 4, 4, generator=generator) > 0.5
-    cases.append(Case(attribution, mask, label="float32 attribution (3, 3, 4, 4) and a random bool mask"))
-    return check_function(my_relevance_mass, _reference_mass, cases, name="my_relevance_mass", rtol=1e-5, atol=1e-7,
-                          hint="sum the channels first, then keep the positive part (clamp_min(0)); divide the "
-                               "part inside the mask by the whole, per image")
+    cases.append(
+        Case(
+            attribution,
+            mask,
+            label="float32 attribution (3, 3, 4, 4) and a random bool mask",
+        )
+    )
+    return check_function(
+        my_relevance_mass,
+        _reference_mass,
+        cases,
+        name="my_relevance_mass",
+        rtol=1e-5,
+        atol=1e-7,
+        hint="sum the channels first, then keep the positive part (clamp_min(0)); divide the "
+        "part inside the mask by the whole, per image",
+    )

@@ -14,7 +14,8 @@ from __future__ import annotations
 import copy
 import numbers
 import traceback
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -46,17 +47,27 @@ class Case:
     def __init__(self, *args, label: str | None = None, **kwargs):
         self.args = args
         self.kwargs = kwargs
-        inputs = [describe(a) for a in args] + [f"{k}={describe(v)}" for k, v in kwargs.items()]
+        inputs = [describe(a) for a in args] + [
+            f"{k}={describe(v)}" for k, v in kwargs.items()
+        ]
         self.label = label or "inputs " + ", ".join(inputs)
 
 
-def random_cases(make: Callable[[torch.Generator], tuple], seeds: Iterable[int] = (0, 1, 2)) -> list[Case]:
+def random_cases(
+    make: Callable[[torch.Generator], tuple], seeds: Iterable[int] = (0, 1, 2)
+) -> list[Case]:
     """``make(generator)`` returns the arguments of one call; one :class:`Case` per seed."""
     cases = []
     for seed in seeds:
         args = make(torch.Generator().manual_seed(seed))
         args = args if isinstance(args, tuple) else (args,)
-        cases.append(Case(*args, label=f"random case (seed {seed}): " + ", ".join(describe(a) for a in args)))
+        cases.append(
+            Case(
+                *args,
+                label=f"random case (seed {seed}): "
+                + ", ".join(describe(a) for a in args),
+            )
+        )
     return cases
 
 
@@ -66,7 +77,10 @@ def random_parameters(model: nn.Module, generator: torch.Generator) -> nn.Module
     model = model.double()
     with torch.no_grad():
         for parameter in model.parameters():
-            parameter.copy_(torch.randn(parameter.shape, generator=generator, dtype=torch.float64) / 2)
+            parameter.copy_(
+                torch.randn(parameter.shape, generator=generator, dtype=torch.float64)
+                / 2
+            )
     return model.eval()
 
 
@@ -81,16 +95,28 @@ class _FeaturesAsImage(nn.Module):
         return self.model(x.flatten(1))  # (N, 1, 1, D) -> (N, D)
 
 
-def occlude_features(model: nn.Module, x: torch.Tensor, target, *, value: float = 0.0,
-                     baseline: torch.Tensor | None = None) -> torch.Tensor:
+def occlude_features(
+    model: nn.Module,
+    x: torch.Tensor,
+    target,
+    *,
+    value: float = 0.0,
+    baseline: torch.Tensor | None = None,
+) -> torch.Tensor:
     """The reference for feature-occlusion exercises: f_target(x) - f_target(x with feature i
     replaced by ``value``, or by ``baseline[i]``) for a model of vectors, via xl.occlusion with
     one-pixel windows on the features laid out as a row; (N, D) -> (N, D)."""
     n, d = x.shape
     if baseline is not None:
         baseline = baseline.reshape(-1, 1, 1, d)  # (D,) or (N, D) -> (1 or N, 1, 1, D)
-    scores = occlusion(_FeaturesAsImage(model), x.reshape(n, 1, 1, d), target, patch=1, value=value,
-                       baseline=baseline)
+    scores = occlusion(
+        _FeaturesAsImage(model),
+        x.reshape(n, 1, 1, d),
+        target,
+        patch=1,
+        value=value,
+        baseline=baseline,
+    )
     return scores.reshape(n, d)  # (N, 1, 1, D) -> (N, D)
 
 
@@ -98,16 +124,22 @@ def _as_tensor(value) -> torch.Tensor:
     return torch.as_tensor(value).detach().cpu()
 
 
-def _values_problem(got: torch.Tensor, expected: torch.Tensor, name: str, rtol: float, atol: float) -> list[str]:
+def _values_problem(
+    got: torch.Tensor, expected: torch.Tensor, name: str, rtol: float, atol: float
+) -> list[str]:
     """Details of how got's values differ from expected's, or [] when they are close."""
     got64, expected64 = got.double(), expected.double()
     if torch.isnan(got64).any() and not torch.isnan(expected64).any():
-        return [f"{name} contains {int(torch.isnan(got64).sum())} NaN value(s); none are expected"]
+        return [
+            f"{name} contains {int(torch.isnan(got64).sum())} NaN value(s); none are expected"
+        ]
     close = torch.isclose(got64, expected64, rtol=rtol, atol=atol, equal_nan=True)
     if bool(close.all()):
         return []
     diff = (got64 - expected64).abs().nan_to_num(nan=float("inf"))
-    where = np.unravel_index(int(diff.argmax()), tuple(diff.shape)) if diff.dim() else ()
+    where = (
+        np.unravel_index(int(diff.argmax()), tuple(diff.shape)) if diff.dim() else ()
+    )
     index = tuple(int(i) for i in where)
     at = f" at index {index}" if index else ""
     details = [
@@ -119,37 +151,76 @@ def _values_problem(got: torch.Tensor, expected: torch.Tensor, name: str, rtol: 
     return details
 
 
-def _scale_remark(got: torch.Tensor, expected: torch.Tensor, rtol: float, atol: float) -> list[str]:
+def _scale_remark(
+    got: torch.Tensor, expected: torch.Tensor, rtol: float, atol: float
+) -> list[str]:
     """'yours = -1 x expected' or 'yours = 2 x expected' when that is what happened."""
     norm = float((expected * expected).sum())
     if norm == 0 or got.numel() < 2:
         return []
-    factor = float((got * expected).sum()) / norm  # least-squares scale of expected onto got
-    if factor == 0 or abs(factor - 1) < 1e-3 or not torch.allclose(got, factor * expected, rtol=rtol, atol=atol):
+    factor = (
+        float((got * expected).sum()) / norm
+    )  # least-squares scale of expected onto got
+    if (
+        factor == 0
+        or abs(factor - 1) < 1e-3
+        or not torch.allclose(got, factor * expected, rtol=rtol, atol=atol)
+    ):
         return []
     if abs(factor + 1) < 1e-3:
         return ["yours is the expected result with its sign flipped"]
-    return [f"yours is the expected result times {factor:.4g}: a missing or extra factor?"]
+    return [
+        f"yours is the expected result times {factor:.4g}: a missing or extra factor?"
+    ]
 
 
-def compare(got: Any, expected: Any, *, name: str = "your result", rtol: float = DEFAULT_RTOL,
-            atol: float = DEFAULT_ATOL, check_dtype: bool = True, hint: str | None = None) -> Feedback:
+def compare(
+    got: Any,
+    expected: Any,
+    *,
+    name: str = "your result",
+    rtol: float = DEFAULT_RTOL,
+    atol: float = DEFAULT_ATOL,
+    check_dtype: bool = True,
+    hint: str | None = None,
+) -> Feedback:
     """Is ``got`` the ``expected`` answer? Tensors, arrays, numbers and tuples/lists of them.
 
     Checks in order: answered at all (not None / ``...``), kind, length of tuples, shape, dtype
     (``check_dtype``), NaNs, and the values with ``torch.isclose(rtol, atol)``.
     """
     if got is Ellipsis:
-        return Feedback.failure(f"{name}: not answered yet", ["replace the `...` with your answer"], hint)
+        return Feedback.failure(
+            f"{name}: not answered yet", ["replace the `...` with your answer"], hint
+        )
     if got is None and expected is not None:
-        return Feedback.failure(f"{name} is None", ["did you forget a `return` statement?"], hint)
+        return Feedback.failure(
+            f"{name} is None", ["did you forget a `return` statement?"], hint
+        )
     if isinstance(expected, (tuple, list)):
         if not isinstance(got, (tuple, list)) or len(got) != len(expected):
-            return Feedback.failure(f"{name} should be a sequence of {len(expected)} values",
-                                    [f"got {describe(got)}" + (f" of length {len(got)}" if isinstance(got, (tuple, list)) else "")],
-                                    hint)
+            return Feedback.failure(
+                f"{name} should be a sequence of {len(expected)} values",
+                [
+                    f"got {describe(got)}"
+                    + (
+                        f" of length {len(got)}"
+                        if isinstance(got, (tuple, list))
+                        else ""
+                    )
+                ],
+                hint,
+            )
         for i, (g, e) in enumerate(zip(got, expected)):
-            part = compare(g, e, name=f"{name}[{i}]", rtol=rtol, atol=atol, check_dtype=check_dtype, hint=hint)
+            part = compare(
+                g,
+                e,
+                name=f"{name}[{i}]",
+                rtol=rtol,
+                atol=atol,
+                check_dtype=check_dtype,
+                hint=hint,
+            )
             if not part:
                 return part
         return Feedback.success(f"{name} is correct")
@@ -158,11 +229,21 @@ def compare(got: Any, expected: Any, *, name: str = "your result", rtol: float =
     if isinstance(expected, numbers.Number):
         if isinstance(got, (torch.Tensor, np.ndarray)) and _as_tensor(got).numel() == 1:
             got = _as_tensor(got).item()
-        if not isinstance(got, numbers.Number) or isinstance(got, bool) != isinstance(expected, bool):
-            return Feedback.failure(f"{name} should be a number like {expected!r}", [f"got {describe(got)}"], hint)
-        problems = _values_problem(torch.tensor(float(got)), torch.tensor(float(expected)), name, rtol, atol)
+        if not isinstance(got, numbers.Number) or isinstance(got, bool) != isinstance(
+            expected, bool
+        ):
+            return Feedback.failure(
+                f"{name} should be a number like {expected!r}",
+                [f"got {describe(got)}"],
+                hint,
+            )
+        problems = _values_problem(
+            torch.tensor(float(got)), torch.tensor(float(expected)), name, rtol, atol
+        )
         if problems:
-            return Feedback.failure(f"{name} is {got!r}, expected {expected!r}", [], hint)
+            return Feedback.failure(
+                f"{name} is {got!r}, expected {expected!r}", [], hint
+            )
         return Feedback.success(f"{name} is correct")
     if got != expected:
         return Feedback.failure(f"{name} is {got!r}, expected {expected!r}", [], hint)
@@ -172,52 +253,89 @@ def compare(got: Any, expected: Any, *, name: str = "your result", rtol: float =
 def _compare_arrays(got, expected, name, rtol, atol, check_dtype, hint) -> Feedback:
     kind = "torch.Tensor" if isinstance(expected, torch.Tensor) else "numpy array"
     if not isinstance(got, (torch.Tensor, np.ndarray)):
-        return Feedback.failure(f"{name} should be a {kind}", [f"got {describe(got)}"],
-                                hint or "convert with torch.as_tensor(...) / np.asarray(...)")
+        return Feedback.failure(
+            f"{name} should be a {kind}",
+            [f"got {describe(got)}"],
+            hint or "convert with torch.as_tensor(...) / np.asarray(...)",
+        )
     if isinstance(got, torch.Tensor) and got.requires_grad:
         got = got.detach()
     g, e = _as_tensor(got), _as_tensor(expected)
     if tuple(g.shape) != tuple(e.shape):
         details = [f"yours has shape {tuple(g.shape)}, expected {tuple(e.shape)}"]
         if g.numel() == e.numel():
-            details.append("same number of values: a missing reshape, transpose or keepdim?")
+            details.append(
+                "same number of values: a missing reshape, transpose or keepdim?"
+            )
         elif g.numel() == 1:
             details.append("a single number: did you sum or average over everything?")
-        return Feedback.failure(f"{name} has the wrong shape", details,
-                                hint or "keep the batch dimension first and the result shaped like the input")
+        return Feedback.failure(
+            f"{name} has the wrong shape",
+            details,
+            hint
+            or "keep the batch dimension first and the result shaped like the input",
+        )
     if check_dtype and g.dtype != e.dtype:
-        return Feedback.failure(f"{name} has dtype {str(g.dtype).replace('torch.', '')}, "
-                                f"expected {str(e.dtype).replace('torch.', '')}",
-                                ["compute in the input's dtype (e.g. torch.zeros_like(x), not torch.zeros(...))"], hint)
-    if isinstance(got, torch.Tensor) and isinstance(expected, torch.Tensor) and got.device != expected.device:
-        return Feedback.failure(f"{name} is on {got.device}, expected {expected.device}",
-                                ["create new tensors on the input's device (device=x.device)"], hint)
+        return Feedback.failure(
+            f"{name} has dtype {str(g.dtype).replace('torch.', '')}, "
+            f"expected {str(e.dtype).replace('torch.', '')}",
+            [
+                "compute in the input's dtype (e.g. torch.zeros_like(x), not torch.zeros(...))"
+            ],
+            hint,
+        )
+    if (
+        isinstance(got, torch.Tensor)
+        and isinstance(expected, torch.Tensor)
+        and got.device != expected.device
+    ):
+        return Feedback.failure(
+            f"{name} is on {got.device}, expected {expected.device}",
+            ["create new tensors on the input's device (device=x.device)"],
+            hint,
+        )
     problems = _values_problem(g, e, name, rtol, atol)
     if problems:
-        return Feedback.failure(f"{name} has the right shape but wrong values", problems, hint)
+        return Feedback.failure(
+            f"{name} has the right shape but wrong values", problems, hint
+        )
     return Feedback.success(f"{name} is correct")
 
 
-def _student_error(error: BaseException, student: Callable, fn_name: str, case: Case, hint: str | None) -> Feedback:
+def _student_error(
+    error: BaseException, student: Callable, fn_name: str, case: Case, hint: str | None
+) -> Feedback:
     """Kind words for an exception raised inside the student's function, with their line that raised."""
     if isinstance(error, NotImplementedError):
-        return Feedback.failure(f"{fn_name} is not written yet",
-                                ["replace `raise NotImplementedError` with your solution"], hint)
+        return Feedback.failure(
+            f"{fn_name} is not written yet",
+            ["replace `raise NotImplementedError` with your solution"],
+            hint,
+        )
     details = [f"{type(error).__name__}: {error}", f"on {case.label}"]
     # the deepest frame in the student's own file (a notebook cell), not inside torch
     own_file = getattr(getattr(student, "__code__", None), "co_filename", None)
-    frames = [f for f in traceback.extract_tb(error.__traceback__)[1:] if f.filename == own_file]
+    frames = [
+        f
+        for f in traceback.extract_tb(error.__traceback__)[1:]
+        if f.filename == own_file
+    ]
     if frames:
         frame = frames[-1]
         line = (frame.line or "").strip()
-        details.append(f"in {frame.name}, line {frame.lineno}" + (f": {line}" if line else ""))
+        details.append(
+            f"in {frame.name}, line {frame.lineno}" + (f": {line}" if line else "")
+        )
     return Feedback.failure(f"{fn_name} raised an exception", details, hint)
 
 
 def _changed_inputs(before: Case, after: Case) -> list[str]:
     """Names of tensor arguments the student's call changed in place."""
     changed = []
-    pairs = [(f"argument {i + 1}", b, a) for i, (b, a) in enumerate(zip(before.args, after.args))]
+    pairs = [
+        (f"argument {i + 1}", b, a)
+        for i, (b, a) in enumerate(zip(before.args, after.args))
+    ]
     pairs += [(k, before.kwargs[k], after.kwargs[k]) for k in before.kwargs]
     for label, b, a in pairs:
         if isinstance(b, torch.Tensor) and not torch.equal(a.detach(), b.detach()):
@@ -225,9 +343,17 @@ def _changed_inputs(before: Case, after: Case) -> list[str]:
     return changed
 
 
-def check_function(student: Callable, reference: Callable, cases: Sequence[Case], *, name: str | None = None,
-                   rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL, check_dtype: bool = True,
-                   hint: str | None = None) -> Feedback:
+def check_function(
+    student: Callable,
+    reference: Callable,
+    cases: Sequence[Case],
+    *,
+    name: str | None = None,
+    rtol: float = DEFAULT_RTOL,
+    atol: float = DEFAULT_ATOL,
+    check_dtype: bool = True,
+    hint: str | None = None,
+) -> Feedback:
     """Call ``student`` and ``reference`` on every case and :func:`compare` the results.
 
     The student's function gets deep copies of the arguments, so it cannot spoil the reference's
@@ -235,25 +361,39 @@ def check_function(student: Callable, reference: Callable, cases: Sequence[Case]
     """
     name = name or getattr(student, "__name__", "your function")
     if not callable(student):
-        return Feedback.failure(f"{name} should be a function", [f"got {describe(student)}"],
-                                "pass the function itself, without calling it: check(my_function)")
+        return Feedback.failure(
+            f"{name} should be a function",
+            [f"got {describe(student)}"],
+            "pass the function itself, without calling it: check(my_function)",
+        )
     if not cases:
         raise ValueError("check_function needs at least one case")
     for number, case in enumerate(cases, start=1):
         expected = reference(*case.args, **case.kwargs)
-        mine = Case(*copy.deepcopy(case.args), label=case.label, **copy.deepcopy(case.kwargs))
+        mine = Case(
+            *copy.deepcopy(case.args), label=case.label, **copy.deepcopy(case.kwargs)
+        )
         try:
             got = student(*mine.args, **mine.kwargs)
         except Exception as error:  # the student's code: report any failure kindly
             return _student_error(error, student, name, case, hint)
-        result = compare(got, expected, name=f"{name}'s result", rtol=rtol, atol=atol, check_dtype=check_dtype,
-                         hint=hint)
+        result = compare(
+            got,
+            expected,
+            name=f"{name}'s result",
+            rtol=rtol,
+            atol=atol,
+            check_dtype=check_dtype,
+            hint=hint,
+        )
         if not result:
             result.details.append(f"on case {number} of {len(cases)}: {case.label}")
             return result
         changed = _changed_inputs(case, mine)
         if changed:
-            return Feedback.failure(f"{name} changed its input in place ({', '.join(changed)})",
-                                    [f"on case {number} of {len(cases)}: {case.label}"],
-                                    "work on a copy (x.clone()) or use out-of-place operations (x * w, not x.mul_(w))")
+            return Feedback.failure(
+                f"{name} changed its input in place ({', '.join(changed)})",
+                [f"on case {number} of {len(cases)}: {case.label}"],
+                "work on a copy (x.clone()) or use out-of-place operations (x * w, not x.mul_(w))",
+            )
     return Feedback.success(f"{name} is correct on all {len(cases)} cases")

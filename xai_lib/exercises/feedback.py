@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import functools
 import html
-from typing import Callable, Sequence
+from collections.abc import Sequence
+from typing import Callable
 
 from .._core import in_book_build
 
@@ -23,18 +24,26 @@ class ExerciseFailed(AssertionError):
 class Feedback:
     """What a check found: ``passed``, a one-line ``title``, ``details`` (one line each) and a ``hint``."""
 
-    def __init__(self, passed: bool, title: str, details: Sequence[str] = (), hint: str | None = None):
+    def __init__(
+        self,
+        passed: bool,
+        title: str,
+        details: Sequence[str] = (),
+        hint: str | None = None,
+    ):
         self.passed = bool(passed)
         self.title = title
         self.details = list(details)
         self.hint = hint
 
     @classmethod
-    def success(cls, title: str, details: Sequence[str] = ()) -> "Feedback":
+    def success(cls, title: str, details: Sequence[str] = ()) -> Feedback:
         return cls(True, title, details)
 
     @classmethod
-    def failure(cls, title: str, details: Sequence[str] = (), hint: str | None = None) -> "Feedback":
+    def failure(
+        cls, title: str, details: Sequence[str] = (), hint: str | None = None
+    ) -> Feedback:
         return cls(False, title, details, hint)
 
     def __bool__(self) -> bool:
@@ -50,14 +59,23 @@ class Feedback:
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
-        colour, mark, status = ("#1a7f37", "&#10004;", "pass") if self.passed else ("#b35900", "&#10008;", "fail")
+        colour, mark, status = (
+            ("#1a7f37", "&#10004;", "pass")
+            if self.passed
+            else ("#b35900", "&#10008;", "fail")
+        )
         items = "".join(f"<li>{html.escape(d)}</li>" for d in self.details)
         details = f'<ul style="margin:0.2em 0">{items}</ul>' if items else ""
-        hint = (f'<div style="margin-top:0.3em"><b>Hint:</b> {html.escape(self.hint)}</div>'
-                if self.hint and not self.passed else "")
-        return (f'<div class="xl-feedback xl-feedback-{status}" style="border-left:4px solid {colour};'
-                f'padding:0.3em 0.8em;margin:0.3em 0">'
-                f'<b style="color:{colour}">{mark} {html.escape(self.title)}</b>{details}{hint}</div>')
+        hint = (
+            f'<div style="margin-top:0.3em"><b>Hint:</b> {html.escape(self.hint)}</div>'
+            if self.hint and not self.passed
+            else ""
+        )
+        return (
+            f'<div class="xl-feedback xl-feedback-{status}" style="border-left:4px solid {colour};'
+            f'padding:0.3em 0.8em;margin:0.3em 0">'
+            f'<b style="color:{colour}">{mark} {html.escape(self.title)}</b>{details}{hint}</div>'
+        )
 
 
 def checker(check: Callable[..., Feedback]) -> Callable[..., Feedback]:
@@ -71,9 +89,13 @@ def checker(check: Callable[..., Feedback]) -> Callable[..., Feedback]:
     def run(*args, **kwargs) -> Feedback:
         feedback = check(*args, **kwargs)
         if not isinstance(feedback, Feedback):
-            raise TypeError(f"{check.__name__} must return a Feedback, got {type(feedback).__name__}")
+            raise TypeError(
+                f"{check.__name__} must return a Feedback, got {type(feedback).__name__}"
+            )
         if not feedback and in_book_build():
-            raise ExerciseFailed(f"the book's solution fails {check.__name__}:\n{feedback}")
+            raise ExerciseFailed(
+                f"the book's solution fails {check.__name__}:\n{feedback}"
+            )
         return feedback
 
     return run

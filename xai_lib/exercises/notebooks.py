@@ -24,15 +24,18 @@ from pathlib import Path
 REPOSITORY_URL = "https://github.com/xai-lib/xai-lib"
 
 #: The first code cell of every chapter notebook, verbatim.
-COLAB_INSTALL_CELL = f'''# Runs only in Google Colab: installs xai_lib from the book's repository (Colab already has torch).
+COLAB_INSTALL_CELL = f'''# In Google Colab only: install xai_lib from the book's repository (torch is there).
 import sys
+
 if "google.colab" in sys.modules:
     %pip install -q "xai_lib @ git+{REPOSITORY_URL}"'''
 
 PLACEHOLDER = "# Your solution here"
 
 # An opening MyST directive fence: ```{name} argument  or  :::{name} argument
-_FENCE_OPEN = re.compile(r"^ {0,3}(?P<fence>`{3,}|:{3,})\{(?P<name>[\w-]+)\}\s*(?P<argument>.*?)\s*$")
+_FENCE_OPEN = re.compile(
+    r"^ {0,3}(?P<fence>`{3,}|:{3,})\{(?P<name>[\w-]+)\}\s*(?P<argument>.*?)\s*$"
+)
 _OPTION = re.compile(r"^:(?P<key>[\w-]+):\s*(?P<value>.*?)\s*$")
 
 
@@ -62,9 +65,11 @@ def split_markdown(source: str) -> list[str | Directive]:
         fence = opening["fence"]
         end = i + 1
         # the closing fence: the same character, at least as long, nothing else on the line
-        while end < len(lines) and not re.fullmatch(rf" {{0,3}}{re.escape(fence[0])}{{{len(fence)},}}\s*", lines[end]):
+        while end < len(lines) and not re.fullmatch(
+            rf" {{0,3}}{re.escape(fence[0])}{{{len(fence)},}}\s*", lines[end]
+        ):
             end += 1
-        inner = lines[i + 1:end]
+        inner = lines[i + 1 : end]
         options = {}
         while inner and _OPTION.match(inner[0]):
             option = _OPTION.match(inner.pop(0))
@@ -72,8 +77,15 @@ def split_markdown(source: str) -> list[str | Directive]:
         if plain:
             parts.append("\n".join(plain))
             plain = []
-        parts.append(Directive(opening["name"], opening["argument"], options, "\n".join(inner).strip("\n"),
-                               "\n".join(lines[i:end + 1])))
+        parts.append(
+            Directive(
+                opening["name"],
+                opening["argument"],
+                options,
+                "\n".join(inner).strip("\n"),
+                "\n".join(lines[i : end + 1]),
+            )
+        )
         i = end + 1
     if plain:
         parts.append("\n".join(plain))
@@ -81,7 +93,11 @@ def split_markdown(source: str) -> list[str | Directive]:
 
 
 def _directives(cell) -> list[Directive]:
-    return [p for p in split_markdown(cell.source) if isinstance(p, Directive)] if cell.cell_type == "markdown" else []
+    return (
+        [p for p in split_markdown(cell.source) if isinstance(p, Directive)]
+        if cell.cell_type == "markdown"
+        else []
+    )
 
 
 def first_code_cell(nb) -> str | None:
@@ -106,42 +122,70 @@ def convention_problems(nb, name: str = "notebook") -> list[str]:
     """Everything in ``nb`` against the chapter conventions (see the package docstring); [] if none."""
     problems = []
     if not starts_with_install_cell(nb):
-        problems.append(f"{name}: the first code cell must be xai_lib.exercises.notebooks.COLAB_INSTALL_CELL verbatim")
+        problems.append(
+            f"{name}: the first code cell must be xai_lib.exercises.notebooks.COLAB_INSTALL_CELL verbatim"
+        )
     for k, cell in enumerate(nb.cells):
-        if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count")):
-            problems.append(f"{name}: cell {k} holds outputs; store notebooks without outputs")
-    labels = {d.options.get("label") for c in nb.cells for d in _directives(c) if d.name in ("exercise", "exercise-start")}
-    problems += [f"{name}: exercise label {label!r} should read chNN-name (e.g. ch05-baselines)"
-                 for label in sorted(map(str, labels)) if not re.fullmatch(r"ch\d\d-[\w-]+", label)]
+        if cell.cell_type == "code" and (
+            cell.get("outputs") or cell.get("execution_count")
+        ):
+            problems.append(
+                f"{name}: cell {k} holds outputs; store notebooks without outputs"
+            )
+    labels = {
+        d.options.get("label")
+        for c in nb.cells
+        for d in _directives(c)
+        if d.name in ("exercise", "exercise-start")
+    }
+    problems += [
+        f"{name}: exercise label {label!r} should read chNN-name (e.g. ch05-baselines)"
+        for label in sorted(map(str, labels))
+        if not re.fullmatch(r"ch\d\d-[\w-]+", label)
+    ]
     open_at, code_inside, last_end = None, False, None
     for k, cell in enumerate(nb.cells):
         if cell.cell_type == "code":
             code_inside = code_inside or open_at is not None
             if last_end is not None:
                 if not calls_checker(cell.source):
-                    problems.append(f"{name}: the code cell after the solution ending in cell {last_end} must call "
-                                    f"its checker (xl.exercises.chNN.check_...)")
+                    problems.append(
+                        f"{name}: the code cell after the solution ending in cell {last_end} must call "
+                        f"its checker (xl.exercises.chNN.check_...)"
+                    )
                 last_end = None
             continue
         for d in _directives(cell):
             if d.name == "solution-start":
                 if open_at is not None:
-                    problems.append(f"{name}: cell {k} starts a solution inside the one started in cell {open_at}")
+                    problems.append(
+                        f"{name}: cell {k} starts a solution inside the one started in cell {open_at}"
+                    )
                 if d.argument not in labels:
-                    problems.append(f"{name}: cell {k}: solution-start {d.argument!r} names no exercise label")
+                    problems.append(
+                        f"{name}: cell {k}: solution-start {d.argument!r} names no exercise label"
+                    )
                 if "dropdown" not in d.options.get("class", "").split():
-                    problems.append(f"{name}: cell {k}: solution-start {d.argument!r} needs `:class: dropdown`")
+                    problems.append(
+                        f"{name}: cell {k}: solution-start {d.argument!r} needs `:class: dropdown`"
+                    )
                 open_at, code_inside = k, False
             elif d.name == "solution-end":
                 if open_at is None:
-                    problems.append(f"{name}: cell {k} ends a solution that was never started")
+                    problems.append(
+                        f"{name}: cell {k} ends a solution that was never started"
+                    )
                 elif code_inside:
                     last_end = k
                 open_at = None
     if open_at is not None:
-        problems.append(f"{name}: the solution started in cell {open_at} never ends (solution-end)")
+        problems.append(
+            f"{name}: the solution started in cell {open_at} never ends (solution-end)"
+        )
     if last_end is not None:
-        problems.append(f"{name}: the solution ending in cell {last_end} must be followed by a checker code cell")
+        problems.append(
+            f"{name}: the solution ending in cell {last_end} must be followed by a checker code cell"
+        )
     return problems
 
 
@@ -171,16 +215,28 @@ def _stub(node) -> str | None:
         return ast.unparse(node)
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
         stub = copy.deepcopy(node)
-        stub.body = _with_docstring(node, [ast.parse('raise NotImplementedError("write your solution here")').body[0]])
+        stub.body = _with_docstring(
+            node,
+            [
+                ast.parse('raise NotImplementedError("write your solution here")').body[
+                    0
+                ]
+            ],
+        )
         return ast.unparse(stub)
     if isinstance(node, ast.ClassDef):
         # the class keeps its bases and its methods' signatures, so code that names it still runs
         stub = copy.deepcopy(node)
-        methods = [ast.parse(_stub(item)).body[0] for item in node.body
-                   if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        methods = [
+            ast.parse(_stub(item)).body[0]
+            for item in node.body
+            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))
+        ]
         stub.body = _with_docstring(node, methods or [ast.Pass()])
         return ast.unparse(stub)
-    if isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets):
+    if isinstance(node, ast.Assign) and all(
+        isinstance(t, ast.Name) for t in node.targets
+    ):
         return " = ".join(t.id for t in node.targets) + " = ..."
     return None
 
@@ -188,7 +244,9 @@ def _stub(node) -> str | None:
 def _exercise_markdown(d: Directive) -> str:
     """An exercise directive as Markdown that reads well in Jupyter and Colab."""
     heading = f"**Exercise: {d.argument}**" if d.argument else "**Exercise**"
-    return heading + "\n" + (f"\n{d.body}" if d.body else "")  # a blank line: the text below is a new paragraph
+    return (
+        heading + "\n" + (f"\n{d.body}" if d.body else "")
+    )  # a blank line: the text below is a new paragraph
 
 
 def student_edition(nb):
@@ -199,7 +257,11 @@ def student_edition(nb):
     import nbformat  # only the student edition needs it: `import xai_lib` works without
 
     out = copy.deepcopy(nb)
-    cells = [] if starts_with_install_cell(nb) else [nbformat.v4.new_code_cell(COLAB_INSTALL_CELL)]
+    cells = (
+        []
+        if starts_with_install_cell(nb)
+        else [nbformat.v4.new_code_cell(COLAB_INSTALL_CELL)]
+    )
     solution_label, solution_code = None, []
     for cell in nb.cells:
         if cell.cell_type != "markdown":
@@ -215,7 +277,11 @@ def student_edition(nb):
             nonlocal kept, first_piece
             text = "\n".join(kept).strip("\n")
             if text:
-                piece = copy.deepcopy(cell) if first_piece else nbformat.v4.new_markdown_cell()
+                piece = (
+                    copy.deepcopy(cell)  # noqa: B023 (flush runs inside the loop)
+                    if first_piece
+                    else nbformat.v4.new_markdown_cell()
+                )
                 piece.source = text
                 cells.append(piece)
                 first_piece = False
@@ -227,16 +293,23 @@ def student_edition(nb):
                     kept.append(part)
             elif part.name == "solution-start":
                 if solution_label is not None:
-                    raise ValueError(f"solution {part.argument!r} starts inside solution {solution_label!r}")
+                    raise ValueError(
+                        f"solution {part.argument!r} starts inside solution {solution_label!r}"
+                    )
                 solution_label, solution_code = part.argument or "?", []
             elif part.name == "solution-end":
                 if solution_label is None:
                     raise ValueError("a solution-end without its solution-start")
                 flush()
                 stubs = [s for s in (skeleton(code) for code in solution_code) if s]
-                cells.append(nbformat.v4.new_code_cell("\n\n\n".join([PLACEHOLDER] + stubs)))
+                cells.append(
+                    nbformat.v4.new_code_cell("\n\n\n".join([PLACEHOLDER] + stubs))
+                )
                 solution_label = None
-            elif solution_label is not None or part.name in ("solution", "exercise-end"):
+            elif solution_label is not None or part.name in (
+                "solution",
+                "exercise-end",
+            ):
                 continue
             elif part.name in ("exercise", "exercise-start"):
                 kept.append(_exercise_markdown(part))
@@ -268,8 +341,12 @@ def write_student_edition(source: str | Path, destination: str | Path) -> list[P
     if not source.is_dir():
         raise ValueError(f"{source} is not a folder")
     if destination == source or source in destination.parents:
-        raise ValueError(f"the student edition must go outside the book folder, not into {destination}")
-    ignore = shutil.ignore_patterns(".ipynb_checkpoints", "_build", "__pycache__", "*.ipynb")
+        raise ValueError(
+            f"the student edition must go outside the book folder, not into {destination}"
+        )
+    ignore = shutil.ignore_patterns(
+        ".ipynb_checkpoints", "_build", "__pycache__", "*.ipynb"
+    )
     shutil.copytree(source, destination, ignore=ignore, dirs_exist_ok=True)
     written = []
     for path in sorted(source.rglob("*.ipynb")):

@@ -36,13 +36,23 @@ def available(**match) -> list:
 
     ``available(dataset="shapes", architecture="cnn")`` is the beta grid of the shapes CNN.
     """
-    names = sorted(path.stem for path in WEIGHTS.glob("*.json") if path.with_suffix(".pt").exists())
-    return [name for name in names if all(card(name).get(k) == v for k, v in match.items())]
+    names = sorted(
+        path.stem for path in WEIGHTS.glob("*.json") if path.with_suffix(".pt").exists()
+    )
+    return [
+        name for name in names if all(card(name).get(k) == v for k, v in match.items())
+    ]
 
 
 def _check_name(name) -> str:
-    if not isinstance(name, str) or not _card_path(name).exists() or not _card_path(name).with_suffix(".pt").exists():
-        raise ValueError(f"no zoo model named {name!r}; available: {', '.join(available())}")
+    if (
+        not isinstance(name, str)
+        or not _card_path(name).exists()
+        or not _card_path(name).with_suffix(".pt").exists()
+    ):
+        raise ValueError(
+            f"no zoo model named {name!r}; available: {', '.join(available())}"
+        )
     return name
 
 
@@ -67,6 +77,8 @@ def load(name: str) -> nn.Module:
     """The trained model, rebuilt from its card and weights, in eval mode on the CPU."""
     info = card(name)
     model = models.build(info["architecture"], **info["kwargs"], beta=info["beta"])
-    state = torch.load(_card_path(name).with_suffix(".pt"), map_location="cpu", weights_only=True)
+    state = torch.load(
+        _card_path(name).with_suffix(".pt"), map_location="cpu", weights_only=True
+    )
     model.load_state_dict(state)
     return model.eval()

@@ -70,10 +70,17 @@ def _activation_name(beta: float) -> str:
 
 
 def _shapes_cnns() -> list:
-    return [Recipe(name="shapes_cnn" if math.isinf(beta) else f"shapes_cnn_beta{beta:g}", dataset="shapes",
-                   architecture="cnn", kwargs=dict(_SHAPES), beta=beta,
-                   description=f"VGG-like CNN (16-32-64 channels, max-pooling) on 32 px shapes, {_activation_name(beta)}")
-            for beta in (math.inf, *BETA_GRID)]
+    return [
+        Recipe(
+            name="shapes_cnn" if math.isinf(beta) else f"shapes_cnn_beta{beta:g}",
+            dataset="shapes",
+            architecture="cnn",
+            kwargs=dict(_SHAPES),
+            beta=beta,
+            description=f"VGG-like CNN (16-32-64 channels, max-pooling) on 32 px shapes, {_activation_name(beta)}",
+        )
+        for beta in (math.inf, *BETA_GRID)
+    ]
 
 
 def _shapes_resnets() -> list:
@@ -81,47 +88,92 @@ def _shapes_resnets() -> list:
     for beta in (math.inf, SMOOTH_RESNET_BETA):
         for bn in (True, False):
             for skip in (True, False):
-                parts = ["shapes_resnet", *(["nobn"] if not bn else []), *(["noskip"] if not skip else []),
-                         *([] if math.isinf(beta) else [f"beta{beta:g}"])]
+                parts = [
+                    "shapes_resnet",
+                    *(["nobn"] if not bn else []),
+                    *(["noskip"] if not skip else []),
+                    *([] if math.isinf(beta) else [f"beta{beta:g}"]),
+                ]
                 what = f"{'with' if bn else 'without'} BatchNorm, {'with' if skip else 'without'} skip connections"
-                recipes.append(Recipe(name="_".join(parts), dataset="shapes", architecture="resnet",
-                                      kwargs={**_SHAPES, "bn": bn, "skip": skip}, beta=beta,
-                                      description=f"small ResNet on 32 px shapes {what}, {_activation_name(beta)}"))
+                recipes.append(
+                    Recipe(
+                        name="_".join(parts),
+                        dataset="shapes",
+                        architecture="resnet",
+                        kwargs={**_SHAPES, "bn": bn, "skip": skip},
+                        beta=beta,
+                        description=f"small ResNet on 32 px shapes {what}, {_activation_name(beta)}",
+                    )
+                )
     return recipes
 
 
 RECIPES = (
     *_shapes_cnns(),
     *_shapes_resnets(),
-    Recipe(name="digits_mlp", dataset="digits", architecture="mlp", epochs=40,
-           kwargs={"in_features": 64, "classes": 10, "hidden": [64, 64]},
-           description="MLP (64-64 hidden units) on scikit-learn's 8x8 digits, ReLU"),
-    Recipe(name="sentiment_cnn", dataset="sentences", architecture="text", epochs=15, lr=1e-2,
-           kwargs={"vocab_size": len(data.VOCABULARY), "classes": 2, "embed_dim": 16, "channels": 32, "kernel": 3},
-           description="embedding - Conv1d - max over time - linear on the templated sentiment sentences, ReLU"),
+    Recipe(
+        name="digits_mlp",
+        dataset="digits",
+        architecture="mlp",
+        epochs=40,
+        kwargs={"in_features": 64, "classes": 10, "hidden": [64, 64]},
+        description="MLP (64-64 hidden units) on scikit-learn's 8x8 digits, ReLU",
+    ),
+    Recipe(
+        name="sentiment_cnn",
+        dataset="sentences",
+        architecture="text",
+        epochs=15,
+        lr=1e-2,
+        kwargs={
+            "vocab_size": len(data.VOCABULARY),
+            "classes": 2,
+            "embed_dim": 16,
+            "channels": 32,
+            "kernel": 3,
+        },
+        description="embedding - Conv1d - max over time - linear on the templated sentiment sentences, ReLU",
+    ),
 )
 
 
 # --------------------------------------------------------------------------- data
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _data(dataset: str):
     """(x_train, y_train, x_test, y_test, a description of both for the card)."""
     if dataset == "shapes":
         train, test = data.shapes(**SHAPES_TRAIN), data.shapes(**SHAPES_TEST)
-        return train.images, train.labels, test.images, test.labels, {"train": SHAPES_TRAIN, "test": SHAPES_TEST}
+        return (
+            train.images,
+            train.labels,
+            test.images,
+            test.labels,
+            {"train": SHAPES_TRAIN, "test": SHAPES_TEST},
+        )
     if dataset == "digits":
-        return (*data.digits("train"), *data.digits("test"), {"train": "digits('train')", "test": "digits('test')"})
+        return (
+            *data.digits("train"),
+            *data.digits("test"),
+            {"train": "digits('train')", "test": "digits('test')"},
+        )
     train, test = data.sentences("train"), data.sentences("test")
-    return (train.tokens, train.labels, test.tokens, test.labels,
-            {"train": "sentences('train')", "test": "sentences('test')"})
+    return (
+        train.tokens,
+        train.labels,
+        test.tokens,
+        test.labels,
+        {"train": "sentences('train')", "test": "sentences('test')"},
+    )
 
 
 # --------------------------------------------------------------------------- training
 
 
-def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) -> float:
+def accuracy(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000
+) -> float:
     """The fraction of samples whose argmax output is the label."""
     model.eval()
     return (predict(model, x, batch_size).argmax(1) == y).double().mean().item()
@@ -132,16 +184,26 @@ def train(recipe: Recipe, progress: bool = True) -> tuple:
     x_train, y_train, x_test, y_test, data_card = _data(recipe.dataset)
     torch.manual_seed(recipe.seed)
     model = models.build(recipe.architecture, **recipe.kwargs, beta=recipe.beta)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=WEIGHT_DECAY)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=recipe.lr, weight_decay=WEIGHT_DECAY
+    )
     steps_per_epoch = math.ceil(len(y_train) / BATCH_SIZE)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=recipe.lr,
-                                                   total_steps=recipe.epochs * steps_per_epoch)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=recipe.lr, total_steps=recipe.epochs * steps_per_epoch
+    )
     order = torch.Generator().manual_seed(recipe.seed)
     start = time.perf_counter()
-    with tqdm(total=recipe.epochs * steps_per_epoch, desc=recipe.name, disable=not progress, leave=False) as bar:
+    with tqdm(
+        total=recipe.epochs * steps_per_epoch,
+        desc=recipe.name,
+        disable=not progress,
+        leave=False,
+    ) as bar:
         for _ in range(recipe.epochs):
             model.train()
-            for batch in torch.randperm(len(y_train), generator=order).split(BATCH_SIZE):
+            for batch in torch.randperm(len(y_train), generator=order).split(
+                BATCH_SIZE
+            ):
                 loss = F.cross_entropy(model(x_train[batch]), y_train[batch])
                 optimizer.zero_grad()
                 loss.backward()
@@ -176,7 +238,10 @@ def train(recipe: Recipe, progress: bool = True) -> tuple:
 def save(model: nn.Module, card: dict, folder: Path) -> None:
     """Write <name>.pt (float32 state_dict) and <name>.json (the card) into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().float() if v.is_floating_point() else v.detach() for k, v in model.state_dict().items()}
+    state = {
+        k: v.detach().float() if v.is_floating_point() else v.detach()
+        for k, v in model.state_dict().items()
+    }
     torch.save(state, folder / f"{card['name']}.pt")
     with open(folder / f"{card['name']}.json", "w") as file:
         json.dump(card, file, indent=2)
@@ -187,9 +252,13 @@ def select(patterns) -> list:
     """The recipes whose names match any of the glob patterns (all for none)."""
     if not patterns:
         return list(RECIPES)
-    chosen = [r for r in RECIPES if any(fnmatch.fnmatchcase(r.name, p) for p in patterns)]
+    chosen = [
+        r for r in RECIPES if any(fnmatch.fnmatchcase(r.name, p) for p in patterns)
+    ]
     if not chosen:
-        raise ValueError(f"no recipe matches {patterns}; recipes: {', '.join(r.name for r in RECIPES)}")
+        raise ValueError(
+            f"no recipe matches {patterns}; recipes: {', '.join(r.name for r in RECIPES)}"
+        )
     return chosen
 
 
@@ -199,19 +268,61 @@ def _row(cells, widths) -> str:
 
 def summary(cards: list) -> str:
     """A plain-text table of the trained models."""
-    header = ("name", "dataset", "arch", "beta", "bn", "skip", "params", "epochs", "accuracy", "seconds")
-    rows = [(c["name"], c["dataset"], c["architecture"], c["beta"], c["bn"], c["skip"], c["params"], c["epochs"],
-             f"{100 * c['accuracy']:.2f}%", c["train_seconds"]) for c in cards]
+    header = (
+        "name",
+        "dataset",
+        "arch",
+        "beta",
+        "bn",
+        "skip",
+        "params",
+        "epochs",
+        "accuracy",
+        "seconds",
+    )
+    rows = [
+        (
+            c["name"],
+            c["dataset"],
+            c["architecture"],
+            c["beta"],
+            c["bn"],
+            c["skip"],
+            c["params"],
+            c["epochs"],
+            f"{100 * c['accuracy']:.2f}%",
+            c["train_seconds"],
+        )
+        for c in cards
+    ]
     widths = [max(len(str(x)) for x in column) for column in zip(header, *rows)]
-    return "\n".join([_row(header, widths), _row(["-" * w for w in widths], widths), *(_row(r, widths) for r in rows)])
+    return "\n".join(
+        [
+            _row(header, widths),
+            _row(["-" * w for w in widths], widths),
+            *(_row(r, widths) for r in rows),
+        ]
+    )
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description="Train the xai_lib model zoo on the CPU.")
-    parser.add_argument("patterns", nargs="*", help="glob patterns of model names to train (default: all)")
-    parser.add_argument("--out", type=Path, default=WEIGHTS, help=f"output folder (default: {WEIGHTS})")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch CPU threads (default: 1, which reproduces the shipped weights exactly)")
+    parser = argparse.ArgumentParser(
+        description="Train the xai_lib model zoo on the CPU."
+    )
+    parser.add_argument(
+        "patterns",
+        nargs="*",
+        help="glob patterns of model names to train (default: all)",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=WEIGHTS, help=f"output folder (default: {WEIGHTS})"
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch CPU threads (default: 1, which reproduces the shipped weights exactly)",
+    )
     parser.add_argument("--list", action="store_true", help="list the recipes and exit")
     args = parser.parse_args(argv)
     try:
@@ -229,11 +340,15 @@ def main(argv=None) -> None:
         model, card = train(recipe)
         save(model, card, args.out)
         cards.append(card)
-        tqdm.write(f"{card['name']}: accuracy {100 * card['accuracy']:.2f}% in {card['train_seconds']:.0f} s")
+        tqdm.write(
+            f"{card['name']}: accuracy {100 * card['accuracy']:.2f}% in {card['train_seconds']:.0f} s"
+        )
     size = sum((args.out / f"{c['name']}.pt").stat().st_size for c in cards)
     print()
     print(summary(cards))
-    print(f"\n{len(cards)} models in {time.perf_counter() - start:.0f} s; weights {size / 2**20:.2f} MiB in {args.out}")
+    print(
+        f"\n{len(cards)} models in {time.perf_counter() - start:.0f} s; weights {size / 2**20:.2f} MiB in {args.out}"
+    )
 
 
 if __name__ == "__main__":
