@@ -13,7 +13,7 @@ import yaml
 from IPython.core.inputtransformer2 import TransformerManager
 from packaging.requirements import Requirement
 
-from xai_lib.exercises.notebooks import (
+from xai_lib.booktools.notebooks import (
     COLAB_INSTALL_CELL,
     REPOSITORY_URL,
     first_code_cell,
@@ -50,7 +50,7 @@ def test_there_are_notebooks():
 def test_every_notebook_starts_with_the_install_cell(path):
     first = first_code_cell(nbformat.read(path, as_version=4))
     assert first is not None and first.rstrip() == COLAB_INSTALL_CELL, (
-        f"{path.name}: the first code cell must be xai_lib.exercises.notebooks.COLAB_INSTALL_CELL:\n"
+        f"{path.name}: the first code cell must be xai_lib.booktools.notebooks.COLAB_INSTALL_CELL:\n"
         f"{COLAB_INSTALL_CELL}"
     )
 

@@ -8,6 +8,16 @@ import torch
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 import xai_lib as xl
+from xai_lib._core import BOOK_BUILD_ENV
+from xai_lib.booktools.notebooks import (
+    COLAB_INSTALL_CELL,
+    PLACEHOLDER,
+    Directive,
+    convention_problems,
+    skeleton,
+    split_markdown,
+    student_edition,
+)
 from xai_lib.exercises import (
     Case,
     ExerciseFailed,
@@ -18,16 +28,6 @@ from xai_lib.exercises import (
     random_cases,
 )
 from xai_lib.exercises.__main__ import main
-from xai_lib.exercises.notebooks import (
-    COLAB_INSTALL_CELL,
-    PLACEHOLDER,
-    Directive,
-    convention_problems,
-    skeleton,
-    split_markdown,
-    student_edition,
-)
-from xai_lib.widgets import BOOK_BUILD_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"

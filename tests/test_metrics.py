@@ -10,7 +10,8 @@ from torch import nn
 
 import xai_lib as xl
 from tests.helpers import assert_untouched, relu_mlp, requires_cuda, small_cnn, snapshot
-from xai_lib import metrics
+from xai_lib import baselines, metrics, stats
+from xai_lib.analysis import faithfulness
 
 SHAPE = (3, 8, 8)
 
@@ -57,7 +58,7 @@ def test_ranks_and_correlations_match_scipy():
     g = torch.Generator().manual_seed(0)
     values = torch.randint(0, 6, (4, 5, 30), generator=g).double()  # many ties
     np.testing.assert_array_equal(
-        metrics.ranks(values).numpy(), rankdata(values.numpy(), axis=-1)
+        stats.ranks(values).numpy(), rankdata(values.numpy(), axis=-1)
     )
     a, b = (
         torch.randn(3, 40, generator=g, dtype=torch.float64),
@@ -65,13 +66,13 @@ def test_ranks_and_correlations_match_scipy():
     )
     b = b + a
     for i in range(3):
-        assert metrics.pearson(a, b)[i].item() == pytest.approx(
+        assert stats.pearson(a, b)[i].item() == pytest.approx(
             np.corrcoef(a[i], b[i])[0, 1], rel=1e-12
         )
-        assert metrics.spearman(a.round(), b)[i].item() == pytest.approx(
+        assert stats.spearman(a.round(), b)[i].item() == pytest.approx(
             spearmanr(a[i].round(), b[i])[0], rel=1e-12
         )
-    assert torch.isnan(metrics.pearson(torch.ones(1, 5), torch.randn(1, 5)))
+    assert torch.isnan(stats.pearson(torch.ones(1, 5), torch.randn(1, 5)))
 
 
 # --------------------------------------------------------------------------- deletion and insertion
@@ -143,13 +144,13 @@ def test_curve_endpoints_are_the_input_and_the_baseline():
     torch.testing.assert_close(
         deletion[:, -1], model(torch.zeros_like(x)).softmax(1)[:, 1].detach()
     )
-    blurred = metrics._gaussian_blur(x)
+    blurred = baselines.blur(x)
     torch.testing.assert_close(
         insertion[:, 0], model(blurred).softmax(1)[:, 1].detach()
     )
     constant = torch.full((1, 3, 16, 16), 0.7, dtype=torch.float64)
     torch.testing.assert_close(
-        metrics._gaussian_blur(constant), constant
+        baselines.blur(constant), constant
     )  # a blur keeps constants
 
 
@@ -240,7 +241,7 @@ def test_mu_fidelity_seeded_and_independent_of_batch_size():
 
 
 def test_mu_fidelity_subsets_are_grid_cells():
-    removed = metrics._random_subsets(
+    removed = faithfulness._random_subsets(
         torch.zeros(1, 1, 18, 18), 0.3, 50, 3, seed=0
     )  # 3 x 3 cells of 6 x 6
     cells = removed.view(50, 3, 6, 3, 6)

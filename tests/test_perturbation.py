@@ -15,7 +15,7 @@ from tests.helpers import (
     snapshot,
     torchvision_model,
 )
-from xai_lib.perturbation import _RiseMasks
+from xai_lib.methods.perturbation import _RiseMasks
 
 
 class LooksAt(nn.Module):

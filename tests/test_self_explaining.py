@@ -3,15 +3,15 @@
 import pytest
 import torch
 from torch import nn
-
-from xai_lib import models
 from xai_lib.self_explaining import (
     GAM,
     BagOfLocalFeatures,
     Window,
     receptive_field,
-    train_classifier,
 )
+
+from xai_lib import models
+from xai_lib.models import fit
 
 from .helpers import assert_untouched, snapshot
 
@@ -305,15 +305,13 @@ def toy_problem():
 
 
 @pytest.mark.parametrize("outputs", [1, 2])
-def test_train_classifier_learns_and_is_reproducible(outputs):
+def test_fit_learns_and_is_reproducible(outputs):
     x, y = toy_problem()
     states = []
     for _ in range(2):
         torch.manual_seed(0)
         model = nn.Linear(2, outputs)
-        losses = train_classifier(
-            model, x, y, epochs=20, lr=0.05, batch_size=16, seed=3
-        )
+        losses = fit(model, x, y, epochs=20, lr=0.05, batch_size=16, seed=3)
         states.append(model.state_dict())
         assert losses[-1] < 0.5 * losses[0] and not model.training
     assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
@@ -328,8 +326,8 @@ def test_train_classifier_learns_and_is_reproducible(outputs):
         ({"lr": -1.0}, "lr"),
     ],
 )
-def test_train_classifier_rejects_bad_arguments(kwargs, message):
+def test_fit_rejects_bad_arguments(kwargs, message):
     x, y = toy_problem()
     arguments = {"y": y, **kwargs}
     with pytest.raises(ValueError, match=message):
-        train_classifier(nn.Linear(2, 2), x, **arguments)
+        fit(nn.Linear(2, 2), x, **arguments)

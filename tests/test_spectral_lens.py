@@ -8,7 +8,7 @@ from torch import nn
 
 import xai_lib as xl
 from tests.helpers import assert_untouched, relu_mlp, small_cnn, snapshot
-from xai_lib.spectral_lens import DEFAULT_SIGMAS
+from xai_lib.methods.spectral_lens import DEFAULT_SIGMAS
 
 
 class Sines(nn.Module):

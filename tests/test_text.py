@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 import xai_lib as xl  # noqa: E402
 from tests.helpers import assert_untouched, snapshot  # noqa: E402
-from xai_lib import data, models, text  # noqa: E402
+from xai_lib import data, models, text, viz  # noqa: E402
 
 
 class BagOfEmbeddings(nn.Module):
@@ -165,7 +165,7 @@ def test_works_inside_no_grad_and_leaves_the_model_untouched(text_cnn):
 
 
 def test_tokens_html_colours_each_word_by_its_score():
-    page = text.tokens_html(["good", "<b>", "bad"], [1.0, 0.0, -1.0])
+    page = viz.tokens_html(["good", "<b>", "bad"], [1.0, 0.0, -1.0])
     colours = [
         tuple(map(int, c))
         for c in re.findall(r"background:rgb\((\d+),(\d+),(\d+)\)", page)
@@ -180,8 +180,8 @@ def test_tokens_html_colours_each_word_by_its_score():
 
 
 def test_a_shared_limit_makes_sentences_comparable():
-    weak = text.tokens_html(["ok"], [0.5], limit=1.0)
-    strong = text.tokens_html(["ok"], [0.5])  # its own largest score: full colour
+    weak = viz.tokens_html(["ok"], [0.5], limit=1.0)
+    strong = viz.tokens_html(["ok"], [0.5])  # its own largest score: full colour
     assert weak != strong
 
 
@@ -196,12 +196,12 @@ def test_a_shared_limit_makes_sentences_comparable():
 )
 def test_tokens_html_rejects_bad_arguments(words, scores, limit, match):
     with pytest.raises(ValueError, match=match):
-        text.tokens_html(words, scores, limit=limit)
+        viz.tokens_html(words, scores, limit=limit)
 
 
 def test_draw_tokens_writes_every_word_and_returns_the_colour_scale():
     fig, ax = plt.subplots()
-    scale = text.draw_tokens(
+    scale = viz.draw_tokens(
         ["i", "am", "happy"], [0.1, -0.2, 0.8], ax, title="sentence"
     )
     assert [t.get_text() for t in ax.texts] == ["i", "am", "happy"]
@@ -211,13 +211,13 @@ def test_draw_tokens_writes_every_word_and_returns_the_colour_scale():
     fig.colorbar(scale, ax=ax)
     plt.close(fig)
     fig, ax = plt.subplots()
-    assert text.draw_tokens(["x"], [0.0], ax, limit=2.0).norm.vmax == 2.0
+    assert viz.draw_tokens(["x"], [0.0], ax, limit=2.0).norm.vmax == 2.0
     plt.close(fig)
 
 
 def test_unsigned_scores_get_the_upper_half_of_the_scale():
     fig, ax = plt.subplots()
-    scale = text.draw_tokens(["a", "b"], [0.5, 2.0], ax)
+    scale = viz.draw_tokens(["a", "b"], [0.5, 2.0], ax)
     assert (scale.norm.vmin, scale.norm.vmax) == (0.0, 2.0)
     top = scale.to_rgba(2.0)
     box = ax.texts[1].get_bbox_patch().get_facecolor()
@@ -227,19 +227,19 @@ def test_unsigned_scores_get_the_upper_half_of_the_scale():
     assert scale.to_rgba(0.0)[:3] == pytest.approx((1.0, 1.0, 1.0), abs=0.02), (
         "zero is white"
     )
-    assert text.draw_tokens(["a"], [0.5], ax, signed=True).norm.vmin == -0.5
+    assert viz.draw_tokens(["a"], [0.5], ax, signed=True).norm.vmin == -0.5
     plt.close(fig)
 
 
 def test_a_common_width_aligns_sentences():
     sentences = [["i", "am", "happy"], ["this", "movie", "was", "not", "good"]]
-    width = text.sentence_width(sentences)
+    width = viz.sentence_width(sentences)
     assert (
         width == len("this") + len("movie") + len("was") + len("not") + len("good") + 6
     )
     fig, (top, bottom) = plt.subplots(2)
-    text.draw_tokens(sentences[0], [1.0, 1.0, 1.0], top, width=width)
-    text.draw_tokens(sentences[1], [1.0] * 5, bottom, width=width)
+    viz.draw_tokens(sentences[0], [1.0, 1.0, 1.0], top, width=width)
+    viz.draw_tokens(sentences[1], [1.0] * 5, bottom, width=width)
     assert top.texts[0].get_position()[0] == pytest.approx(
         bottom.texts[0].get_position()[0] * 1.5 / 3
     )
@@ -247,5 +247,5 @@ def test_a_common_width_aligns_sentences():
         "the short sentence does not stretch over the line"
     )
     with pytest.raises(ValueError, match="width must be"):
-        text.draw_tokens(sentences[1], [1.0] * 5, bottom, width=5)
+        viz.draw_tokens(sentences[1], [1.0] * 5, bottom, width=5)
     plt.close(fig)

@@ -15,9 +15,9 @@ import pytest
 import yaml
 
 import xai_lib as xl
-from xai_lib._core import progress
+from xai_lib._core import BOOK_BUILD_ENV, progress
+from xai_lib.booktools.sphinx import setup as sphinx_setup
 from xai_lib.widgets import (
-    BOOK_BUILD_ENV,
     MAX_COMBINATIONS,
     WIDGET_VIEW_MIMETYPE,
     Explorer,
@@ -228,7 +228,7 @@ def test_sphinx_extension_marks_the_build(monkeypatch):
     monkeypatch.setenv(BOOK_BUILD_ENV, "0")  # restored (to unset) after the test
     assert not xl.widgets.in_book_build()
     assert not progress(range(2), 2, "loop").disable
-    assert xl.widgets.setup(app=None)["parallel_read_safe"]
+    assert sphinx_setup(app=None)["parallel_read_safe"]
     assert xl.widgets.in_book_build()
     assert progress(
         range(2), 2, "loop"
@@ -239,7 +239,7 @@ def test_book_config_loads_the_extension_and_prefers_html_over_widget_views():
     from myst_nb.core.render import get_mime_priority
 
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
-    assert "xai_lib.widgets" in config["sphinx"]["extra_extensions"]
+    assert "xai_lib.booktools.sphinx" in config["sphinx"]["extra_extensions"]
     overrides = [
         tuple(o) for o in config["sphinx"]["config"]["nb_mime_priority_overrides"]
     ]

@@ -32,12 +32,11 @@ import itertools
 import json
 import math
 import numbers
-import os
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Callable
 
-from ._core import BOOK_BUILD_ENV, in_book_build
+from ._core import in_book_build
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -343,14 +342,6 @@ def explorer(
     expression of a cell. See the module docstring for where it is live and where static.
     """
     return Explorer(render, controls, title=title, dpi=dpi, static=static)
-
-
-def setup(app):
-    """Sphinx extension: mark the book build (:data:`BOOK_BUILD_ENV`), so that in its kernels
-    explorers are drawn statically, the library's progress bars stay off, and exercise checkers
-    fail the build instead of showing a failure."""
-    os.environ[BOOK_BUILD_ENV] = "1"
-    return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 
 def _script_json(data) -> str:

@@ -9,8 +9,8 @@ What is inside
 * :func:`compare`, :func:`check_function`, :class:`Case`, :func:`random_cases` (checks.py):
   compare an answer or a student's function with the reference, on several cases, catching and
   explaining exceptions and in-place changes.
-* notebooks.py: :data:`~xai_lib.exercises.notebooks.COLAB_INSTALL_CELL`, the conventions check
-  and the student edition. ``python -m xai_lib.exercises student book/ out/`` writes it;
+* :mod:`xai_lib.booktools.notebooks` (not loaded with the checkers): the Colab install cell,
+  the conventions check and the student edition. ``python -m xai_lib.exercises student book/ out/`` writes it;
   ``python -m xai_lib.exercises lint book/`` lists breaches of the conventions below.
 * ``chNN.py``: one module per chapter with its ``check_*`` functions, reached as
   ``xl.exercises.chNN`` (imported on first use). ch00.py is the worked example.
@@ -19,7 +19,7 @@ Writing a chapter's checkers (xai_lib/exercises/chNN.py)
 --------------------------------------------------------
 ::
 
-    from ..gradients import integrated_gradients
+    from ..methods.gradients import integrated_gradients
     from .checks import check_function, random_cases
     from .feedback import Feedback, checker
 
@@ -85,25 +85,15 @@ import re
 
 from .checks import Case, check_function, compare, random_cases
 from .feedback import ExerciseFailed, Feedback, checker
-from .notebooks import (
-    COLAB_INSTALL_CELL,
-    REPOSITORY_URL,
-    student_edition,
-    write_student_edition,
-)
 
 __all__ = [
-    "COLAB_INSTALL_CELL",
     "Case",
     "ExerciseFailed",
     "Feedback",
-    "REPOSITORY_URL",
     "check_function",
     "checker",
     "compare",
     "random_cases",
-    "student_edition",
-    "write_student_edition",
 ]
 
 

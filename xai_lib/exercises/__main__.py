@@ -9,7 +9,7 @@ from pathlib import Path
 
 import nbformat
 
-from .notebooks import convention_problems, write_student_edition
+from ..booktools.notebooks import convention_problems, write_student_edition
 
 
 def main(argv=None) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..gradients import gradient_x_input
+from ..methods.gradients import gradient_x_input
 from .checks import Case, check_function, random_cases
 from .feedback import Feedback, checker
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..gradients import saliency
+from ..methods.gradients import saliency
 from .checks import Case, check_function, random_cases
 from .feedback import Feedback, checker
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..self_explaining import GAM, receptive_field
+from ..models.self_explaining import GAM, receptive_field
 from .checks import Case, check_function, occlude_features, random_cases
 from .feedback import Feedback, checker
 

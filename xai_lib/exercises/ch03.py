@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..perturbation import occlusion
+from ..methods.perturbation import occlusion
 from .checks import Case, check_function, occlude_features, random_cases
 from .feedback import Feedback, checker
 

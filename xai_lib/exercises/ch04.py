@@ -13,10 +13,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..aggregation import aggregate
-from ..gradients import saliency
+from ..methods.aggregation import aggregate
+from ..methods.gradients import saliency
+from ..methods.text import token_attributions
 from ..models import TextClassifier
-from ..text import token_attributions
 from .checks import check_function, random_cases, random_parameters
 from .feedback import Feedback, checker
 

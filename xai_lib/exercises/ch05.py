@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..gradients import integrated_gradients
+from ..methods.gradients import integrated_gradients
 from .checks import Case, check_function, random_cases, random_parameters
 from .feedback import Feedback, checker
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..gradients import smoothgrad
-from ..shattered import count_linear_pieces, sawtooth
+from ..analysis.shattered import count_linear_pieces, sawtooth
+from ..methods.gradients import smoothgrad
 from .checks import Case, check_function, random_cases, random_parameters
 from .feedback import Feedback, checker
 

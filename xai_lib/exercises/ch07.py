@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..propagation import grad_cam, guided_backprop
+from ..methods.propagation import grad_cam, guided_backprop
 from .checks import Case, check_function, compare, describe
 from .feedback import Feedback, checker
 

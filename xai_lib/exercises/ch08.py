@@ -14,8 +14,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..lrp import lrp
-from ..rules import Epsilon, Gamma
+from ..relevance import lrp
+from ..relevance.rules import Epsilon, Gamma
 from .checks import Case, check_function, random_cases
 from .feedback import Feedback, checker
 

@@ -14,7 +14,7 @@ import math
 
 import torch
 
-from ..spectral import expected_frequency
+from ..analysis.spectral import expected_frequency
 from .checks import Case, check_function, random_cases
 from .feedback import Feedback, checker
 

@@ -14,9 +14,9 @@ import torch
 
 from .. import models
 from .._core import predict
-from ..activations import smooth
-from ..gradients import saliency
-from ..spectral import delta_ef
+from ..analysis.spectral import delta_ef
+from ..methods.gradients import saliency
+from ..models.activations import smooth
 from .checks import Case, check_function, random_cases
 from .feedback import Feedback, checker
 

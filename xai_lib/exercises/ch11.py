@@ -14,7 +14,7 @@ import math
 
 import torch
 
-from ..spectral import low_pass
+from ..analysis.spectral import low_pass
 from .checks import Case, check_function, compare, random_cases
 from .feedback import Feedback, checker
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..metrics import deletion, relevance_mass
+from ..analysis.metrics import deletion, relevance_mass
 from .checks import Case, check_function, random_cases
 from .feedback import Feedback, checker
 

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..perturbation import occlusion
+from ..methods.perturbation import occlusion
 from .feedback import Feedback
 
 DEFAULT_RTOL = 1e-5

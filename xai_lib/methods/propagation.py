@@ -1,0 +1,200 @@
+"""Propagation methods: Deconvnet, Guided Backprop, Grad-CAM and Guided Grad-CAM.
+
+Deconvnet (Zeiler and Fergus, 2014) and Guided Backprop (Springenberg et al., 2015) are the
+gradient with a different backward pass through every ReLU. With R the signal arriving at a
+ReLU's output and z its input:
+
+* gradient:        R * (z > 0)
+* Deconvnet:       max(R, 0)              (the forward mask is ignored)
+* Guided Backprop: max(R, 0) * (z > 0)
+
+Only ``nn.ReLU`` modules can be modified (through hooks that reroute each call through an
+autograd function with that backward); ReLUs applied as functions keep their gradient, so a
+warning is raised for a model without ``nn.ReLU`` modules.
+
+Grad-CAM (Selvaraju et al., 2017) weighs the feature maps A^k of a convolutional layer by
+alpha_k, the spatial mean of d f / d A^k, and keeps ReLU(sum_k alpha_k A^k), upsampled
+bilinearly to the input size. Guided Grad-CAM multiplies it with Guided Backprop.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .._core import (
+    Hooks,
+    attribution_method,
+    check_image_batch,
+    find_module,
+    gradient,
+    select_outputs,
+)
+
+# --------------------------------------------------------------------------- modified ReLU backward
+
+
+class _DeconvnetReLU(torch.autograd.Function):
+    """ReLU forward; backward max(R, 0), whatever the sign of the input."""
+
+    @staticmethod
+    def forward(ctx, z):
+        return z.clamp_min(0)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.clamp_min(0)
+
+
+class _GuidedReLU(torch.autograd.Function):
+    """ReLU forward; backward max(R, 0) where the input was positive, 0 elsewhere."""
+
+    @staticmethod
+    def forward(ctx, z):
+        out = z.clamp_min(0)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad.clamp_min(0) * (out > 0)
+
+
+@attribution_method("deconvnet")
+def deconvnet(model, x, target=None):
+    """The gradient of f_target with every nn.ReLU passing back max(R, 0); shaped like x."""
+    return _modified_relu_gradient(model, x, target, _DeconvnetReLU, "deconvnet")
+
+
+@attribution_method("guided_backprop")
+def guided_backprop(model, x, target=None):
+    """The gradient of f_target with every nn.ReLU passing back max(R, 0) * (z > 0); shaped like x."""
+    return _modified_relu_gradient(model, x, target, _GuidedReLU, "guided_backprop")
+
+
+def _modified_relu_gradient(model, x, target, rule, method_name: str) -> torch.Tensor:
+    relus = [m for m in model.modules() if isinstance(m, nn.ReLU)]
+    if not relus:
+        warnings.warn(
+            f"{method_name}: the model has no nn.ReLU module, so nothing was modified and the result is "
+            "the plain gradient; ReLUs applied as functions (torch.relu, F.relu) cannot be hooked, "
+            "use nn.ReLU modules instead",
+            UserWarning,
+            stacklevel=4,
+        )
+    with Hooks() as hooks:
+        for relu in relus:
+            _reroute(relu, rule, hooks)
+        grad, _ = gradient(model, x, target)
+    return grad
+
+
+def _reroute(relu: nn.ReLU, rule, hooks: Hooks) -> None:
+    """Replace the output of every call of ``relu`` by ``rule`` applied to the call's input.
+
+    Forward values are unchanged. Hooks fire per call, so a module used at several places is
+    handled call by call. An in-place ReLU would overwrite its input before ``rule`` sees it, so
+    the module is handed a copy, and the replacement then writes its result into the input as
+    the in-place ReLU would have (code may rely on that).
+    """
+    inputs = []  # the input of the call in progress
+
+    def keep_input(module, args):
+        inputs.append(args[0])
+        return (args[0].clone(),) if module.inplace else None
+
+    def replace_output(module, args, output):
+        z = inputs.pop()
+        out = rule.apply(z)
+        return z.copy_(out) if module.inplace else out
+
+    hooks.add(relu.register_forward_pre_hook(keep_input))
+    hooks.add(relu.register_forward_hook(replace_output))
+
+
+# --------------------------------------------------------------------------- Grad-CAM
+
+
+@attribution_method("grad_cam")
+def grad_cam(model, x, target=None, *, layer=None, upsample: bool = True):
+    """ReLU(sum_k alpha_k A^k) at ``layer``: (N, 1, H, W), or (N, 1, h, w) with ``upsample=False``.
+
+    ``layer`` is a module of the model or its dotted name (as in ``named_modules()``); None
+    takes the last ``nn.Conv2d``. Its output must be (N, C, h, w) and it must run once per
+    forward pass. The map is upsampled bilinearly (align_corners=False) to x's H x W.
+    """
+    check_image_batch(x)
+    if not isinstance(upsample, bool):
+        raise ValueError(f"upsample must be True or False, got {upsample!r}")
+    activation, grad = _activation_and_gradient(
+        model, x, target, _cam_layer(model, layer)
+    )  # (N, C, h, w) each
+    alpha = grad.mean(dim=(2, 3), keepdim=True)  # (N, C, 1, 1)
+    cam = (alpha * activation).sum(dim=1, keepdim=True).clamp_min(0)  # (N, 1, h, w)
+    if upsample:
+        cam = F.interpolate(
+            cam, size=x.shape[-2:], mode="bilinear", align_corners=False
+        )  # (N, 1, H, W)
+    return cam.to(x.dtype)
+
+
+@attribution_method("guided_grad_cam")
+def guided_grad_cam(model, x, target=None, *, layer=None):
+    """Guided Backprop times the upsampled Grad-CAM map of ``layer``: shaped like x."""
+    check_image_batch(x)
+    return guided_backprop(model, x, target) * grad_cam(model, x, target, layer=layer)
+
+
+def _cam_layer(model: nn.Module, layer) -> nn.Module:
+    if layer is not None:
+        return find_module(model, layer)
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    if not convs:
+        raise ValueError(
+            "the model has no nn.Conv2d layer; pass layer= (a module or its dotted name)"
+        )
+    return convs[-1]
+
+
+def _activation_and_gradient(
+    model, x, target, layer: nn.Module
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The output A of ``layer`` on x and d f_target / d A, both (N, C, h, w).
+
+    A is cut from the graph below it, so the backward pass stops at the layer and works
+    whatever the parameters' requires_grad flags.
+    """
+    activations = []
+
+    def capture(module, args, output):
+        if not isinstance(output, torch.Tensor) or output.dim() != 4:
+            shape = (
+                tuple(output.shape)
+                if isinstance(output, torch.Tensor)
+                else type(output).__name__
+            )
+            raise ValueError(
+                f"Grad-CAM needs a layer whose output is (N, C, h, w); the chosen "
+                f"{type(module).__name__} gives {shape}"
+            )
+        activation = output.detach().requires_grad_(True)
+        activations.append(activation)
+        # the network goes on with a copy: an in-place op after the layer (ReLU(inplace=True)) would
+        # otherwise overwrite A and differentiate with respect to its own output
+        return activation.clone()
+
+    with Hooks() as hooks, torch.enable_grad():
+        hooks.add(layer.register_forward_hook(capture))
+        output = model(x.detach())
+        if len(activations) != 1:
+            raise ValueError(
+                f"the chosen {type(layer).__name__} ran {len(activations)} times in one forward "
+                "pass; Grad-CAM needs a layer that runs exactly once"
+            )
+        selected, _ = select_outputs(output, target)
+        (grad,) = torch.autograd.grad(selected.sum(), activations[0])
+    return activations[0].detach(), grad
