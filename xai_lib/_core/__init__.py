@@ -8,15 +8,30 @@ Nothing here knows about any particular method. Every public method in `xai_lib`
   :func:`select_outputs`);
 * runs inside :func:`preserved`, which restores training mode and ``requires_grad`` flags and
   removes every hook it handed out, also when the method raises;
-* chunks work through :func:`chunks` / :func:`auto_batch_size`, so a default call never runs
+* chunks work through :func:`batches` (one loop, with a progress bar), so a default call never runs
   out of memory and the result does not depend on the chunk size;
 * registers itself in :data:`METHODS` via :func:`register`.
 """
 
-from .batching import AUTO_BATCH_ELEMENTS, NoiseDraws, auto_batch_size, chunks, progress
+from .batching import (
+    AUTO_BATCH_ELEMENTS,
+    Chunk,
+    NoiseDraws,
+    auto_batch_size,
+    batches,
+    progress,
+)
 from .environment import BOOK_BUILD_ENV, in_book_build
 from .guard import Hooks, find_module, preserved
-from .registry import METHODS, attribution_method, get_method, register
+from .registry import (
+    FAMILIES,
+    METHODS,
+    RETURNS,
+    MethodInfo,
+    attribution_method,
+    get_method,
+    register,
+)
 from .targets import as_target_tensor, gradient, predict, resolve_target, select_outputs
 from .validation import (
     check_batch_size,
@@ -32,7 +47,13 @@ __all__ = [
     "AUTO_BATCH_ELEMENTS",
     "BOOK_BUILD_ENV",
     "Hooks",
+    "FAMILIES",
+    "FAMILIES",
     "METHODS",
+    "MethodInfo",
+    "RETURNS",
+    "MethodInfo",
+    "RETURNS",
     "NoiseDraws",
     "as_target_tensor",
     "attribution_method",
@@ -44,7 +65,8 @@ __all__ = [
     "check_model",
     "check_nonnegative",
     "check_positive_int",
-    "chunks",
+    "batches",
+    "Chunk",
     "find_module",
     "get_method",
     "gradient",

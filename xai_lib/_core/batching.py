@@ -1,7 +1,13 @@
 """Cutting work into chunks that fit the device, with a progress bar, and noise that does not
 depend on the chunking.
 
-* :func:`auto_batch_size` / :func:`chunks`: how many samples go in one forward pass;
+* :func:`batches`: the one loop of the library. Every batched computation is a set of
+  (variant, sample) pairs - path points of Integrated Gradients, noisy copies of SmoothGrad,
+  occlusion windows, RISE masks, steps of a deletion curve, random subsets of MuFidelity -
+  flattened variant-major and cut into chunks of at most ``batch_size`` pairs, with a
+  progress bar; interrupting it (Ctrl-C) closes the bar and leaves the guard to restore the
+  model;
+* :func:`auto_batch_size`: how many samples go in one forward pass by default;
 * :func:`progress`: a tqdm bar for long loops, off in the book build;
 * :class:`NoiseDraws`: seeded standard normal draws shaped like x, the same for any chunking.
 """
@@ -9,6 +15,7 @@ depend on the chunking.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import NamedTuple
 
 import torch
 from tqdm.auto import tqdm
@@ -30,30 +37,61 @@ def auto_batch_size(sample_numel: int, device="cpu") -> int:
     return max(1, budget // max(1, sample_numel))
 
 
-def chunks(
-    total: int, batch_size: int | None, sample_numel: int, device="cpu"
-) -> Iterator[slice]:
-    """Slices that cover range(total) in pieces of at most batch_size (None: automatic for device)."""
+class Chunk(NamedTuple):
+    """One chunk of (variant, sample) pairs: pair q is variant q // N of sample q % N."""
+
+    part: slice  # the flat pair indices part.start .. part.stop - 1
+    variant: torch.Tensor  # (Q,) long: which path point, noisy copy, window, mask, ...
+    sample: torch.Tensor  # (Q,) long: which sample of the batch
+
+
+def batches(
+    variants: int,
+    samples: int,
+    batch_size: int | None,
+    sample_numel: int,
+    device="cpu",
+    desc: str | None = None,
+) -> Iterator[Chunk]:
+    """Chunks covering the ``variants * samples`` pairs, at most ``batch_size`` pairs each.
+
+    Pair q is variant q // samples of sample q % samples (variant-major: every sample of a
+    variant is in one run of pairs, so variant-wise data - a mask, a noise draw - is built
+    once per chunk). ``batch_size=None`` chooses the size for the device
+    (:func:`auto_batch_size` of ``sample_numel`` elements per sample). ``desc`` names a
+    progress bar (None: no bar). With ``variants=1``, ``chunk.part`` slices the samples.
+    """
+    total = variants * samples
     size = batch_size or auto_batch_size(sample_numel, device)
-    for start in range(0, total, size):
-        yield slice(start, min(start + size, total))
+    parts = [slice(start, min(start + size, total)) for start in range(0, total, size)]
+    with progress(parts, len(parts), desc) as bar:
+        for part in bar:
+            pairs = torch.arange(part.start, part.stop, device=device)
+            yield Chunk(part, pairs // samples, pairs % samples)
 
 
-def progress(iterable, total: int, desc: str):
+def progress(iterable, total: int, desc: str | None):
     """A tqdm bar over a loop that may be long; it appears only once the loop has run 2 s.
 
-    Off in the book build: in a notebook the bar is an ipywidget, dead in the static page.
+    Off in the book build (in a notebook the bar is an ipywidget, dead in the static page)
+    and when ``desc`` is None.
     """
     return tqdm(
-        iterable, total=total, desc=desc, delay=2, leave=False, disable=in_book_build()
+        iterable,
+        total=total,
+        desc=desc,
+        delay=2,
+        leave=False,
+        disable=desc is None or in_book_build(),
     )
 
 
 class NoiseDraws:
     """Standard normal draws shaped like x (N, *F), produced in order: ``draws(d)`` is draw d.
 
-    Copy q of a flattened noisy batch is sample q % N under draw q // N. Each draw is one randn
-    call of x's shape, so the noise a copy gets does not depend on how the copies are chunked.
+    Copy q of a flattened noisy batch is sample q % N under draw q // N, as in
+    :func:`batches`. Each draw is one randn call of x's shape, so the noise a copy gets does
+    not depend on how the copies are chunked.
     """
 
     def __init__(self, x: torch.Tensor, seed: int | None) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .batching import auto_batch_size
+from .batching import batches
 
 
 def as_target_tensor(target, n: int, device) -> torch.Tensor | None:
@@ -99,14 +99,8 @@ def predict(
 ) -> torch.Tensor:
     """The model's outputs on x without gradients, in chunks of at most batch_size samples."""
     with torch.no_grad():
-        return torch.cat(
-            [
-                model(chunk)
-                for chunk in x.split(
-                    batch_size or auto_batch_size(x[0].numel(), x.device)
-                )
-            ]
-        )
+        chunks = batches(1, x.shape[0], batch_size, x[0].numel(), x.device)
+        return torch.cat([model(x[chunk.part]) for chunk in chunks])
 
 
 def gradient(

@@ -21,15 +21,14 @@ import torch
 from torch.nn import functional as F
 
 from .._core import (
+    batches,
     check_batch_size,
     check_choice,
     check_input,
     check_model,
     check_positive_int,
-    chunks,
     predict,
     preserved,
-    progress,
     resolve_target,
     select_outputs,
 )
@@ -122,22 +121,20 @@ def _switch_curve(
     switched = torch.round(
         fractions.double() * units
     ).long()  # (steps+1,) units switched at each step
-    curve = torch.empty(n * (steps + 1), dtype=x.dtype, device=x.device)
-    parts = list(chunks(n * (steps + 1), batch_size, x[0].numel(), x.device))
+    curve = torch.empty(steps + 1, n, dtype=x.dtype, device=x.device)
+    desc = "insertion" if insert else "deletion"
     with preserved(model):
-        # point p of the flattened curves is sample p // (steps+1) at step p % (steps+1)
-        for part in progress(parts, len(parts), "insertion" if insert else "deletion"):
-            points = torch.arange(part.start, part.stop, device=x.device)
-            sample, step = points // (steps + 1), points % (steps + 1)
-            moved = _expand_units(
-                position[sample] < switched[step][:, None], x
-            )  # (P, U) -> x-like
+        for chunk in batches(steps + 1, n, batch_size, x[0].numel(), x.device, desc):
+            step, sample = chunk.variant, chunk.sample
+            moved = position[sample] < switched[step][:, None]  # (P, U)
+            moved = _expand_units(moved, x)  # broadcastable to (P, *x.shape[1:])
             if insert:
                 inputs = torch.where(moved, x[sample], canvas[sample])
             else:
                 inputs = torch.where(moved, canvas[sample], x[sample])
-            curve[part] = _target_scores(model, inputs, target[sample], softmax)
-    return fractions, curve.view(n, steps + 1)
+            scores = _target_scores(model, inputs, target[sample], softmax)
+            curve.view(-1)[chunk.part] = scores
+    return fractions, curve.T  # (N, steps + 1)
 
 
 def deletion_curve(
@@ -303,19 +300,18 @@ def mu_fidelity(
     removed = _random_subsets(x, subset, n, grid, seed)  # (n, U)
     mass = _unit_scores(attribution) @ removed.to(x.dtype).T  # (N, n)
     samples = x.shape[0]
-    perturbed = torch.empty(samples * n, dtype=x.dtype, device=x.device)
-    parts = list(chunks(samples * n, batch_size, x[0].numel(), x.device))
+    perturbed = torch.empty(n, samples, dtype=x.dtype, device=x.device)
     with preserved(model):
         full = _target_scores(model, x, target, softmax, batch_size)
-        # point p is sample p // n under subset p % n
-        for part in progress(parts, len(parts), "mu_fidelity"):
-            points = torch.arange(part.start, part.stop, device=x.device)
-            sample, draw = points // n, points % n
-            inputs = torch.where(
-                _expand_units(removed[draw], x), canvas[sample], x[sample]
-            )
-            perturbed[part] = _target_scores(model, inputs, target[sample], softmax)
-    drop = full[:, None] - perturbed.view(samples, n)  # (N, n)
+        for chunk in batches(
+            n, samples, batch_size, x[0].numel(), x.device, "mu_fidelity"
+        ):
+            draw, sample = chunk.variant, chunk.sample
+            removed_units = _expand_units(removed[draw], x)
+            inputs = torch.where(removed_units, canvas[sample], x[sample])
+            scores = _target_scores(model, inputs, target[sample], softmax)
+            perturbed.view(-1)[chunk.part] = scores
+    drop = full[:, None] - perturbed.T  # (N, n)
     return spearman(mass, drop) if correlation == "spearman" else pearson(mass, drop)
 
 

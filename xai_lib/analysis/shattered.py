@@ -24,12 +24,12 @@ from torch import nn
 from .._core import (
     NoiseDraws,
     as_target_tensor,
+    batches,
     check_batch_size,
     check_input,
     check_model,
     check_nonnegative,
     check_positive_int,
-    chunks,
     gradient,
     predict,
     preserved,
@@ -258,14 +258,12 @@ def shatteredness(
         clean, _ = gradient(model, x, target)
         draws = NoiseDraws(x, seed)
         correlation = torch.zeros(samples, dtype=x.dtype, device=x.device)
-        # neighbour q of the flattened batch is sample q % samples under noise draw q // samples
-        for part in chunks(n * samples, batch_size, x[0].numel(), x.device):
-            neighbours = torch.arange(part.start, part.stop, device=x.device)
-            sample = neighbours % samples
-            grad, _ = gradient(
-                model, x[sample] + radius * draws.rows(part), target[sample]
-            )
-            correlation.index_add_(
-                0, sample, pearson(grad.flatten(1), clean[sample].flatten(1))
-            )
+        for chunk in batches(
+            n, samples, batch_size, x[0].numel(), x.device, "neighbours"
+        ):
+            sample = chunk.sample
+            neighbours = x[sample] + radius * draws.rows(chunk.part)  # (Q, *F)
+            grad, _ = gradient(model, neighbours, target[sample])
+            similarity = pearson(grad.flatten(1), clean[sample].flatten(1))  # (Q,)
+            correlation.index_add_(0, sample, similarity)
     return 1 - correlation / n

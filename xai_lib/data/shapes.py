@@ -12,7 +12,7 @@ from typing import NamedTuple
 import torch
 from torch.nn import functional as F
 
-from .._core import check_positive_int, chunks
+from .._core import batches, check_positive_int
 
 SHAPE_CLASSES = ("circle", "square", "triangle", "cross", "ring", "diamond")
 
@@ -65,7 +65,7 @@ def shapes(n: int, size: int = 32, seed: int = 0, *, return_background: bool = F
     coverage = torch.cat(
         [
             _coverage(labels[part], *(p[part] for p in geometry), size)
-            for part in chunks(n, RENDER_CHUNK, 1)
+            for part in (c.part for c in batches(1, n, RENDER_CHUNK, 1))
         ]
     )  # (N, 1, H, W) in [0, 1]
     images = (background * (1 - coverage) + colours * coverage + noise).clamp(0, 1)

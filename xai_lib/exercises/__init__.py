@@ -82,6 +82,7 @@ from __future__ import annotations
 
 import importlib
 import re
+from pathlib import Path
 
 from .checks import Case, check_function, compare, random_cases
 from .feedback import ExerciseFailed, Feedback, checker
@@ -94,6 +95,8 @@ __all__ = [
     "checker",
     "compare",
     "random_cases",
+    # the chapters' checker modules, imported on first use
+    *sorted(p.stem for p in Path(__file__).parent.glob("ch[0-9][0-9].py")),
 ]
 
 

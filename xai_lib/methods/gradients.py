@@ -18,11 +18,11 @@ import torch
 from .._core import (
     NoiseDraws,
     attribution_method,
+    batches,
     check_batch_size,
     check_choice,
     check_nonnegative,
     check_positive_int,
-    chunks,
     get_method,
     gradient,
     resolve_target,
@@ -33,14 +33,14 @@ PATH_RULES = ("midpoint", "trapezoid", "gausslegendre")
 SMOOTHGRAD_REDUCTIONS = ("mean", "mean_square", "var")
 
 
-@attribution_method("saliency")
+@attribution_method("saliency", family="gradient")
 def saliency(model, x, target=None, *, abs: bool = False):
     """d f_target / d x, shaped like x. ``abs=True`` gives |gradient| as in Simonyan et al."""
     grad, _ = gradient(model, x, target)
     return grad.abs() if abs else grad
 
 
-@attribution_method("gradient_x_input")
+@attribution_method("gradient_x_input", family="gradient")
 def gradient_x_input(model, x, target=None):
     """x * d f_target / d x: each feature's term of the Taylor expansion at the root 0."""
     grad, _ = gradient(model, x, target)
@@ -74,7 +74,7 @@ def path_nodes(
     return alphas.to(dtype), weights.to(dtype)
 
 
-@attribution_method("integrated_gradients")
+@attribution_method("integrated_gradients", family="gradient")
 def integrated_gradients(
     model,
     x,
@@ -100,10 +100,8 @@ def integrated_gradients(
     n = x.shape[0]
     feature_dims = (1,) * (x.dim() - 1)
     total = torch.zeros_like(x)  # (N, *F): sum over steps of weight * gradient
-    # Point p of the flattened path is sample p // steps at step p % steps.
-    for part in chunks(n * steps, batch_size, x[0].numel(), x.device):
-        points = torch.arange(part.start, part.stop, device=x.device)
-        sample, step = points // steps, points % steps
+    for chunk in batches(steps, n, batch_size, x[0].numel(), x.device, "IG"):
+        step, sample = chunk.variant, chunk.sample
         a = alphas[step].view(-1, *feature_dims)  # (P, 1, ..., 1)
         path = baseline[sample] + a * delta[sample]  # (P, *F)
         grad, _ = gradient(model, path, target[sample])
@@ -111,7 +109,7 @@ def integrated_gradients(
     return delta * total
 
 
-@attribution_method("smoothgrad")
+@attribution_method("smoothgrad", family="gradient")
 def smoothgrad(
     model,
     x,
@@ -159,18 +157,18 @@ def smoothgrad(
             (samples, *feature_dims), sigma, dtype=x.dtype, device=x.device
         )
     draws = NoiseDraws(x, seed)
-    total = torch.zeros_like(x)
-    total_sq = torch.zeros_like(x)
-    # Copy q of the flattened noisy batch is sample q % samples under noise draw q // samples;
-    # each draw is one randn call of x's shape, so the noise is the same for any batch_size.
-    for part in chunks(n * samples, batch_size, x[0].numel(), x.device):
-        copies = torch.arange(part.start, part.stop, device=x.device)
-        sample = copies % samples
-        noise = draws.rows(part)  # (Q, *F)
-        noisy = x[sample] + scale[sample] * noise  # (Q, *F)
-        a = inner(model, noisy, target[sample], **method_options)
+    total = total_sq = (
+        None  # (N, *A): sums over the copies, A the method's output shape
+    )
+    for chunk in batches(n, samples, batch_size, x[0].numel(), x.device, "SmoothGrad"):
+        sample = chunk.sample
+        noisy = x[sample] + scale[sample] * draws.rows(chunk.part)  # (Q, *F)
+        a = inner(model, noisy, target[sample], **method_options)  # (Q, *A)
+        if total is None:
+            total = a.new_zeros(samples, *a.shape[1:])
+            total_sq = torch.zeros_like(total) if reduce != "mean" else None
         total.index_add_(0, sample, a)
-        if reduce != "mean":
+        if total_sq is not None:
             total_sq.index_add_(0, sample, a * a)
     mean = total / n
     if reduce == "mean":

@@ -21,12 +21,11 @@ import torch.nn.functional as F
 
 from .._core import (
     attribution_method,
+    batches,
     check_batch_size,
     check_image_batch,
     check_positive_int,
-    chunks,
     predict,
-    progress,
     resolve_target,
     select_outputs,
 )
@@ -35,7 +34,7 @@ from .baselines import baseline_like
 # --------------------------------------------------------------------------- occlusion
 
 
-@attribution_method("occlusion")
+@attribution_method("occlusion", family="perturbation", returns="pixels")
 def occlusion(
     model,
     x,
@@ -91,12 +90,12 @@ def _window_drops(
     clean, target = select_outputs(predict(model, x, batch_size), target)  # (N,), (N,)
     n, n_windows = x.shape[0], len(tops) * len(lefts)
     drops = torch.empty(n_windows * n, dtype=clean.dtype, device=x.device)
-    # Pair q is window q // n (row-major over the window grid) on sample q % n.
-    parts = list(chunks(n_windows * n, batch_size, x[0].numel(), x.device))
+    # variant = window, row-major over the window grid
     with torch.no_grad():
-        for part in progress(parts, len(parts), "occlusion"):
-            pairs = torch.arange(part.start, part.stop, device=x.device)
-            window, sample = pairs // n, pairs % n
+        for chunk in batches(
+            n_windows, n, batch_size, x[0].numel(), x.device, "occlusion"
+        ):
+            window, sample = chunk.variant, chunk.sample
             inside = _window_masks(
                 tops[window // len(lefts)],
                 lefts[window % len(lefts)],
@@ -104,12 +103,10 @@ def _window_drops(
                 x.shape[-2:],
             )
             occluded = torch.where(inside, fill[sample], x[sample])  # (Q, C, H, W)
-            drops[part] = (
-                clean[sample] - select_outputs(model(occluded), target[sample])[0]
-            )
-    return drops.view(len(tops), len(lefts), n).permute(2, 0, 1)[
-        :, None
-    ]  # (N, 1, rows, cols)
+            scores = select_outputs(model(occluded), target[sample])[0]
+            drops[chunk.part] = clean[sample] - scores
+    drops = drops.view(len(tops), len(lefts), n)  # (rows, cols, N)
+    return drops.permute(2, 0, 1)[:, None]  # (N, 1, rows, cols)
 
 
 def _pair(value, name: str) -> tuple[int, int]:
@@ -173,7 +170,7 @@ def _spread(grid: torch.Tensor, patch, stride, size) -> torch.Tensor:
 # --------------------------------------------------------------------------- RISE
 
 
-@attribution_method("rise")
+@attribution_method("rise", family="perturbation", returns="pixels")
 def rise(
     model,
     x,
@@ -204,12 +201,9 @@ def rise(
     target = resolve_target(model, x, target, batch_size)
     n = x.shape[0]
     saliency = torch.zeros(n, 1, *x.shape[-2:], dtype=x.dtype, device=x.device)
-    # Pair q is mask q // n on sample q % n.
-    parts = list(chunks(n_masks * n, batch_size, x[0].numel(), x.device))
     with torch.no_grad():
-        for part in progress(parts, len(parts), "RISE"):
-            pairs = torch.arange(part.start, part.stop, device=x.device)
-            mask, sample = pairs // n, pairs % n
+        for chunk in batches(n_masks, n, batch_size, x[0].numel(), x.device, "RISE"):
+            mask, sample = chunk.variant, chunk.sample
             first = int(mask[0])
             block = masks(first, int(mask[-1]) + 1)[mask - first]  # (Q, 1, H, W)
             outputs = model(x[sample] * block)

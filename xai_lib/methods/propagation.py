@@ -64,13 +64,13 @@ class _GuidedReLU(torch.autograd.Function):
         return grad.clamp_min(0) * (out > 0)
 
 
-@attribution_method("deconvnet")
+@attribution_method("deconvnet", family="propagation")
 def deconvnet(model, x, target=None):
     """The gradient of f_target with every nn.ReLU passing back max(R, 0); shaped like x."""
     return _modified_relu_gradient(model, x, target, _DeconvnetReLU, "deconvnet")
 
 
-@attribution_method("guided_backprop")
+@attribution_method("guided_backprop", family="propagation")
 def guided_backprop(model, x, target=None):
     """The gradient of f_target with every nn.ReLU passing back max(R, 0) * (z > 0); shaped like x."""
     return _modified_relu_gradient(model, x, target, _GuidedReLU, "guided_backprop")
@@ -119,7 +119,7 @@ def _reroute(relu: nn.ReLU, rule, hooks: Hooks) -> None:
 # --------------------------------------------------------------------------- Grad-CAM
 
 
-@attribution_method("grad_cam")
+@attribution_method("grad_cam", family="propagation", returns="pixels")
 def grad_cam(model, x, target=None, *, layer=None, upsample: bool = True):
     """ReLU(sum_k alpha_k A^k) at ``layer``: (N, 1, H, W), or (N, 1, h, w) with ``upsample=False``.
 
@@ -142,7 +142,7 @@ def grad_cam(model, x, target=None, *, layer=None, upsample: bool = True):
     return cam.to(x.dtype)
 
 
-@attribution_method("guided_grad_cam")
+@attribution_method("guided_grad_cam", family="propagation")
 def guided_grad_cam(model, x, target=None, *, layer=None):
     """Guided Backprop times the upsampled Grad-CAM map of ``layer``: shaped like x."""
     check_image_batch(x)

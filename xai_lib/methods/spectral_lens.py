@@ -60,7 +60,7 @@ def _check_sigmas(sigmas) -> tuple[float, ...]:
     return tuple(float(s) for s in sigmas)
 
 
-@attribution_method("spectral_lens")
+@attribution_method("spectral_lens", family="gradient")
 def spectral_lens(
     model,
     x,

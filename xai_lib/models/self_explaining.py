@@ -31,6 +31,7 @@ from .._core import (
     check_image_batch,
     check_input,
     check_positive_int,
+    predict,
     preserved,
     resolve_target,
 )
@@ -310,10 +311,7 @@ class BagOfLocalFeatures(nn.Module):
         check_image_batch(x)
         check_positive_int(batch_size, "batch_size")
         self.trunk.eval()
-        with torch.no_grad():
-            features = torch.cat(
-                [self.trunk(chunk) for chunk in x.split(batch_size)]
-            )  # (N, channels, h, w)
+        features = predict(self.trunk, x, batch_size)  # (N, channels, h, w)
         losses = fit(
             nn.Sequential(self.head, self.pool, self.flatten), features, y, **options
         )

@@ -86,7 +86,7 @@ SUPPORTED = (
 )
 
 
-@attribution_method("lrp")
+@attribution_method("lrp", family="relevance")
 def lrp(model, x, target=None, *, rules=None, canonize: bool = True):
     """Layer-wise relevance propagation of f_target(x) to the input, shaped like x.
 
