@@ -3,12 +3,12 @@ outside Colab, and installing only xai_lib inside it."""
 
 import shlex
 import sys
+import tomllib
 import types
 from pathlib import Path
 
 import nbformat
 import pytest
-import tomllib
 import yaml
 from IPython.core.inputtransformer2 import TransformerManager
 from packaging.requirements import Requirement

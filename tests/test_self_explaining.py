@@ -3,15 +3,15 @@
 import pytest
 import torch
 from torch import nn
+
+from xai_lib import models
+from xai_lib.models import fit
 from xai_lib.self_explaining import (
     GAM,
     BagOfLocalFeatures,
     Window,
     receptive_field,
 )
-
-from xai_lib import models
-from xai_lib.models import fit
 
 from .helpers import assert_untouched, snapshot
 
