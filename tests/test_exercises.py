@@ -488,3 +488,13 @@ def test_student_edition_of_the_preface_runs_to_the_end(tmp_path):
     )
     assert "NOT YET: linear_contributions is not written yet" in outputs
     assert "Traceback" not in outputs, outputs
+
+
+def test_a_false_claim_stops_the_book_build_and_only_warns_elsewhere(monkeypatch):
+    monkeypatch.delenv(BOOK_BUILD_ENV, raising=False)
+    assert xl.exercises.claim(True, "true") is True
+    with pytest.warns(xl.exercises.ClaimWarning, match="SmoothGrad lowers EF"):
+        assert xl.exercises.claim(False, "SmoothGrad lowers EF") is False
+    monkeypatch.setenv(BOOK_BUILD_ENV, "1")
+    with pytest.raises(xl.exercises.ClaimFailed, match="SmoothGrad lowers EF"):
+        xl.exercises.claim(torch.tensor(False), "SmoothGrad lowers EF")

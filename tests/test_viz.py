@@ -58,3 +58,32 @@ def test_grid_has_one_row_per_image_and_one_column_per_method():
     fig = viz.overlay(images[0], maps["a"][0]).figure
     assert len(fig.axes) == 2
     plt.close(fig)
+
+
+def test_table_renders_one_html_table_with_formatted_numbers():
+    styled = viz.table(
+        [
+            {"method": "saliency", "EF": 0.12345, "images": 3},
+            {"method": "IG", "EF": 0.2, "images": 12000},
+        ],
+        index="method",
+        formats={"EF": "{:.2f}"},
+        caption="two methods",
+    )
+    html = styled.to_html()
+    assert html.count("<table") == 1 and "two methods" in html
+    assert "0.12" in html and "0.12345" not in html and "12,000" in html
+
+
+@pytest.mark.parametrize(
+    "data, options, message",
+    [
+        (3, {}, "list of dicts"),
+        ([], {}, "list of dicts|no rows"),
+        ([{"a": 1.0}], {"index": "b"}, "not a column"),
+        ([{"a": 1.0}], {"formats": {"b": "{:.1f}"}}, "lacks"),
+    ],
+)
+def test_table_rejects_bad_arguments(data, options, message):
+    with pytest.raises(ValueError, match=message):
+        viz.table(data, **options)

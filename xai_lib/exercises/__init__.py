@@ -85,14 +85,24 @@ import re
 from pathlib import Path
 
 from .checks import Case, check_function, compare, random_cases
-from .feedback import ExerciseFailed, Feedback, checker
+from .feedback import (
+    ClaimFailed,
+    ClaimWarning,
+    ExerciseFailed,
+    Feedback,
+    checker,
+    claim,
+)
 
 __all__ = [
     "Case",
+    "ClaimFailed",
+    "ClaimWarning",
     "ExerciseFailed",
     "Feedback",
     "check_function",
     "checker",
+    "claim",
     "compare",
     "random_cases",
     # the chapters' checker modules, imported on first use

@@ -5,12 +5,18 @@ expression of a cell, or printed) it says what was checked, what is wrong with n
 hint; ``bool(feedback)`` says whether the check passed, so ``assert check_x(f)`` works too.
 :func:`checker` turns a function returning Feedback into a book checker: inside the book build a
 failed check raises :class:`ExerciseFailed`, so a broken reference solution stops the build.
+
+:func:`claim` checks a sentence of the text against the numbers a chapter has just computed,
+the same way: it stops the book build (and so the tests) when the numbers contradict the
+text, and only warns a reader who runs the chapter elsewhere (another torch, another
+machine), where thresholds tuned for the book may not hold.
 """
 
 from __future__ import annotations
 
 import functools
 import html
+import warnings
 from collections.abc import Sequence
 from typing import Callable
 
@@ -19,6 +25,35 @@ from .._core import in_book_build
 
 class ExerciseFailed(AssertionError):
     """A check failed where it must not: in the book build, on the book's own solution."""
+
+
+class ClaimFailed(AssertionError):
+    """A statement of the book does not hold for the numbers the build computed."""
+
+
+class ClaimWarning(UserWarning):
+    """A statement of the book does not hold in this run (outside the book build)."""
+
+
+def claim(holds, statement: str) -> bool:
+    """Check a statement of the text against the numbers just computed; returns ``holds``.
+
+    ``holds``: a bool (or a one-element tensor); ``statement``: the sentence it checks, as
+    the reader would read it ("SmoothGrad lowers EF on every model"). In the book build a
+    false claim raises :class:`ClaimFailed`, so the book never prints a number that its
+    text contradicts; elsewhere it warns (:class:`ClaimWarning`) and the chapter goes on.
+    """
+    holds = bool(holds)
+    if not holds:
+        if in_book_build():
+            raise ClaimFailed(f"the text says: {statement!r}, and the numbers disagree")
+        warnings.warn(
+            f"In this run the numbers differ from the book's: {statement!r} does not hold "
+            "here (other versions of torch or another machine can change them slightly).",
+            ClaimWarning,
+            stacklevel=2,
+        )
+    return holds
 
 
 class Feedback:

@@ -2,7 +2,8 @@
 
 * :mod:`.maps`: heatmaps with a diverging colormap centred at zero, overlays on the image,
   and a grid of methods x images, every signed map with a colour bar;
-* :mod:`.tokens`: token attributions drawn over the words, as HTML or into an axes.
+* :mod:`.tokens`: token attributions drawn over the words, as HTML or into an axes;
+* :mod:`.tables`: tabular results as one HTML table (a pandas Styler).
 """
 
 from .maps import (
@@ -14,6 +15,7 @@ from .maps import (
     overlay,
     symmetric_limit,
 )
+from .tables import table
 from .tokens import draw_tokens, sentence_width, tokens_html
 
 __all__ = [
@@ -26,5 +28,6 @@ __all__ = [
     "overlay",
     "sentence_width",
     "symmetric_limit",
+    "table",
     "tokens_html",
 ]
