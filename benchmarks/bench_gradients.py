@@ -1,12 +1,18 @@
 """Speed of the gradient family against captum and against the limit, side by side.
 
-* IG, 64 steps, 16 images 3x32x32: vs captum IntegratedGradients (riemann_middle, one internal
-  batch) and vs the limit: one forward+backward of the 1024 path points in one batch.
-* SmoothGrad, n=32: vs captum NoiseTunnel(Saliency) with all samples in one batch.
-* Memory: peak resident memory of IG with steps=1024, batch_size=64 vs steps=64 (each measured in
-  a fresh subprocess, above the memory the process holds before the call).
+16 images 3x32x32 through a small CNN (32-64-64 channels), the relevance of class 0:
 
-Run: python benchmarks/bench_gradients.py
+* saliency: vs captum Saliency, and the limit: one forward+backward of the 16 images;
+* Integrated Gradients, 64 steps: vs captum IntegratedGradients (riemann_middle, all 1024 path
+  points in one internal batch, its default) and the limit: the fastest chunked
+  forward+backward of the 1024 path points (built beforehand) over a sweep of chunk sizes;
+* SmoothGrad, n=32: vs captum NoiseTunnel(Saliency) (all 512 noisy copies in one batch), and
+  the limit: the fastest chunked forward+backward of the 512 noisy copies;
+* for IG and SmoothGrad, ``batch_size=None`` against the best fixed ``batch_size`` of a sweep;
+* memory: peak resident memory of IG with steps=1024, batch_size=64 vs steps=64 (each measured
+  in a fresh subprocess, above the memory the process holds before the call).
+
+Run: python benchmarks/bench_gradients.py [--threads N] [--clock cpu] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from torch import nn
 import xai_lib as xl
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _timing import best_time, forward_backward, report  # noqa: E402
+import _timing as T  # noqa: E402
 
 
 def cnn() -> nn.Module:
@@ -74,86 +80,147 @@ def peak_memory_kib(steps: int, batch_size) -> int:
     )
 
 
-def main() -> None:
-    model, x = (
-        cnn(),
-        torch.rand(16, 3, 32, 32, generator=torch.Generator().manual_seed(0)),
+def run(rounds: int = 5, memory: bool = True) -> None:
+    device = T.device()
+    model = cnn().to(device)
+    x = torch.rand(16, 3, 32, 32, generator=torch.Generator().manual_seed(0)).to(device)
+    target = torch.zeros(16, dtype=torch.long, device=device)
+
+    saliency = Saliency(model)
+    times = T.side_by_side(
+        {
+            "xai_lib saliency": lambda: xl.saliency(model, x, target),
+            "captum Saliency": lambda: saliency.attribute(x, target=target, abs=False),
+            "limit: one forward+backward": T.chunked_pass(model, x, len(x), target),
+        },
+        rounds,
     )
-    target = torch.zeros(16, dtype=torch.long)
+    T.report(
+        "Saliency, 16 images 3x32x32",
+        times,
+        ["limit: one forward+backward", "captum Saliency"],
+    )
+    T.record(
+        "gradients",
+        "saliency",
+        times["xai_lib saliency"],
+        times["limit: one forward+backward"],
+        "captum Saliency",
+        times["captum Saliency"],
+    )
+
     steps = 64
-    path = (torch.linspace(0, 1, steps)[:, None, None, None, None] * x).reshape(
-        -1, 3, 32, 32
-    )  # (16*64, 3, 32, 32)
+    alphas = (torch.arange(steps, dtype=torch.float32, device=device) + 0.5) / steps
+    path = (alphas[:, None, None, None, None] * x).reshape(-1, 3, 32, 32)  # step-major
+    path_target = target.repeat(steps)
     ig = IntegratedGradients(model)
-    report(
+    ceiling = T.limit(model, path, path_target, rounds=rounds)
+    times = T.side_by_side(
+        {
+            "xai_lib integrated_gradients": lambda: xl.integrated_gradients(
+                model, x, target, steps=steps
+            ),
+            "captum IntegratedGradients": lambda: ig.attribute(
+                x, target=target, n_steps=steps, method="riemann_middle"
+            ),
+        },
+        rounds,
+    )
+    times[f"limit: fwd+bwd of 1024 points, chunks of {ceiling.size}"] = ceiling.seconds
+    times["one fwd+bwd of the 1024 points (the old limit)"] = ceiling.times[len(path)]
+    T.report(
         f"Integrated Gradients, {steps} steps, 16 images 3x32x32",
+        times,
         [
-            (
-                "xai_lib integrated_gradients",
-                best_time(
-                    lambda: xl.integrated_gradients(model, x, target, steps=steps)
-                ),
-            ),
-            (
-                "captum IntegratedGradients (riemann_middle)",
-                best_time(
-                    lambda: ig.attribute(
-                        x, target=target, n_steps=steps, method="riemann_middle"
-                    )
-                ),
-            ),
-            (
-                "limit: one forward+backward of 1024 points",
-                best_time(forward_backward(model, path, target.repeat(steps))),
-            ),
+            f"limit: fwd+bwd of 1024 points, chunks of {ceiling.size}",
+            "captum IntegratedGradients",
         ],
-        reference="limit: one forward+backward of 1024 points",
+    )
+    print(f"  limit over chunk sizes: {T.curve(ceiling.times)}")
+    chunks = T.sweep(
+        lambda b: xl.integrated_gradients(model, x, target, steps=steps, batch_size=b),
+        len(path),
+        rounds=max(2, rounds // 2),
+    )
+    print(
+        f"  batch_size=None is {chunks.ratio:.2f}x the best fixed batch_size "
+        f"({chunks.best_size}); sweep: {T.curve(chunks.times)}"
+    )
+    T.record(
+        "gradients",
+        "integrated_gradients",
+        times["xai_lib integrated_gradients"],
+        ceiling.seconds,
+        "captum IntegratedGradients",
+        times["captum IntegratedGradients"],
+        chunks.ratio,
     )
 
     n = 32
-    noisy = x.repeat(n, 1, 1, 1)  # (32*16, 3, 32, 32)
+    noisy = x.repeat(
+        n, 1, 1, 1
+    )  # (32*16, 3, 32, 32): the cost does not depend on the noise
     tunnel = NoiseTunnel(Saliency(model))
-    report(
+    ceiling = T.limit(model, noisy, target.repeat(n), rounds=rounds)
+    times = T.side_by_side(
+        {
+            "xai_lib smoothgrad": lambda: xl.smoothgrad(
+                model, x, target, n=n, sigma=0.15, seed=0
+            ),
+            "captum NoiseTunnel(Saliency)": lambda: tunnel.attribute(
+                x,
+                target=target,
+                nt_type="smoothgrad",
+                nt_samples=n,
+                stdevs=0.15,
+                abs=False,
+            ),
+        },
+        rounds,
+    )
+    times[f"limit: fwd+bwd of 512 copies, chunks of {ceiling.size}"] = ceiling.seconds
+    T.report(
         f"SmoothGrad, n={n}, 16 images 3x32x32",
+        times,
         [
-            (
-                "xai_lib smoothgrad",
-                best_time(
-                    lambda: xl.smoothgrad(model, x, target, n=n, sigma=0.15, seed=0)
-                ),
-            ),
-            (
-                "captum NoiseTunnel(Saliency)",
-                best_time(
-                    lambda: tunnel.attribute(
-                        x,
-                        target=target,
-                        nt_type="smoothgrad",
-                        nt_samples=n,
-                        stdevs=0.15,
-                        abs=False,
-                    )
-                ),
-            ),
-            (
-                "limit: one forward+backward of 512 samples",
-                best_time(forward_backward(model, noisy, target.repeat(n))),
-            ),
+            f"limit: fwd+bwd of 512 copies, chunks of {ceiling.size}",
+            "captum NoiseTunnel(Saliency)",
         ],
-        reference="captum NoiseTunnel(Saliency)",
+    )
+    chunks = T.sweep(
+        lambda b: xl.smoothgrad(
+            model, x, target, n=n, sigma=0.15, seed=0, batch_size=b
+        ),
+        len(noisy),
+        rounds=max(2, rounds // 2),
+    )
+    print(
+        f"  batch_size=None is {chunks.ratio:.2f}x the best fixed batch_size "
+        f"({chunks.best_size}); sweep: {T.curve(chunks.times)}"
+    )
+    T.record(
+        "gradients",
+        "smoothgrad",
+        times["xai_lib smoothgrad"],
+        ceiling.seconds,
+        "captum NoiseTunnel",
+        times["captum NoiseTunnel(Saliency)"],
+        chunks.ratio,
     )
 
-    print("\nIG peak memory above the process's baseline (fresh subprocess each)")
-    peaks = {
-        config: peak_memory_kib(*config)
-        for config in ((64, None), (64, 64), (1024, 64))
-    }
-    for (steps, batch_size), peak in peaks.items():
-        print(
-            f"  steps={steps:<5d} batch_size={str(batch_size):<5s} {peak / 1024:8.1f} MiB"
-            f"   {peak / max(peaks[64, 64], 1):5.2f}x steps=64, batch_size=64"
-        )
+    if memory:
+        print("\nIG peak memory above the process's baseline (fresh subprocess each)")
+        peaks = {
+            config: peak_memory_kib(*config)
+            for config in ((64, None), (64, 64), (1024, 64))
+        }
+        for (steps, batch_size), peak in peaks.items():
+            print(
+                f"  steps={steps:<5d} batch_size={str(batch_size):<5s} {peak / 1024:8.1f} MiB"
+                f"   {peak / max(peaks[64, 64], 1):5.2f}x steps=64, batch_size=64"
+            )
 
 
 if __name__ == "__main__":
-    main()
+    arguments = T.parse_args(__doc__)
+    run(arguments.rounds)

@@ -1,17 +1,16 @@
 """Speed of occlusion and RISE against captum and against the forward-pass limit, side by side.
 
-* Occlusion, 8 images 3x32x32, patch 4, stride 2 (225 windows): xai_lib vs captum Occlusion with
-  perturbations_per_eval=64, same model, same process; and the limit: one forward pass of the
-  1800 occluded images, built beforehand.
-* RISE, 4000 masks (cell 8, p 0.5) on 2 images 3x32x32: images per second, and the ratio to the
-  limit: one batched forward pass of one image's 4000 masked copies, built beforehand.
+* Occlusion, 8 images 3x32x32, patch 4, stride 2 (225 windows): xai_lib vs captum Occlusion
+  (perturbations_per_eval=64, and at its best perturbations_per_eval of a sweep), same model,
+  same process; the limit: the fastest chunked forward pass of the 1800 occluded images,
+  built beforehand, over a sweep of chunk sizes.
+* RISE, 2000 masks (cell 8, p 0.5) on 2 images 3x32x32: images per second, and the ratio to
+  the limit: the fastest chunked forward pass of the 4000 masked copies, built beforehand.
+  (captum has no RISE.)
+* For both, ``batch_size=None`` against the best fixed ``batch_size`` of a sweep.
 
-Both methods are also timed with ``batch_size=128`` next to the automatic chunking: on a CPU,
-chunks whose activations stay small (tens of MB) run markedly faster than one huge batch, and the
-same holds for the limit, so it is timed a second way too (the 4000 copies in chunks of 128).
-
-Runs on CUDA when there is a GPU. The contenders take turns within each timing round, so a busy
-machine slows them alike. Run: python benchmarks/bench_perturbation.py
+Runs on CUDA when there is a GPU. Run:
+python benchmarks/bench_perturbation.py [--threads N] [--clock cpu] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -25,133 +24,139 @@ from captum.attr import Occlusion
 import xai_lib as xl
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _timing import best_time, report  # noqa: E402
+import _timing as T  # noqa: E402
 from bench_gradients import cnn  # noqa: E402
 
-DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
-SMALL_BATCH = 128
 
-
-def side_by_side(contenders: dict, repeat: int = 5) -> list[tuple[str, float]]:
-    """(name, best time) of each function over ``repeat`` rounds in which they take turns."""
-    for fn in contenders.values():
-        fn()  # warm-up
-    times = {name: [] for name in contenders}
-    for _ in range(repeat):
-        for name, fn in contenders.items():
-            times[name].append(best_time(fn, repeat=1, warmup=0))
-    return [(name, min(t)) for name, t in times.items()]
-
-
-def forward(
-    model: torch.nn.Module, inputs: torch.Tensor, batch_size: int | None = None
-):
-    """The limit for perturbation methods: forward passes of exactly these inputs (None: one pass)."""
-
-    def run() -> None:
-        with torch.no_grad():
-            for part in inputs.split(batch_size or len(inputs)):
-                model(part)
-
-    return run
-
-
-def occlusion_benchmark(model, x, target) -> None:
+def occlusion_benchmark(model, x, target, rounds: int) -> None:
     captum = Occlusion(model)
-    options = {
-        "sliding_window_shapes": (3, 4, 4),
-        "strides": (3, 2, 2),
-        "target": target,
-        "perturbations_per_eval": 64,
-    }
+
+    def options(per_eval: int) -> dict:
+        return {
+            "sliding_window_shapes": (3, 4, 4),
+            "strides": (3, 2, 2),
+            "target": target,
+            "perturbations_per_eval": per_eval,
+        }
+
     gap = (
         (
             xl.occlusion(model, x, target, patch=4, stride=2)
-            - captum.attribute(x, **options)[:, :1]
+            - captum.attribute(x, **options(64))[:, :1]
         )
         .abs()
         .max()
     )
-    windows = [
-        (top, left) for top in range(0, 29, 2) for left in range(0, 29, 2)
-    ]  # 15 x 15
+    windows = [(top, left) for top in range(0, 29, 2) for left in range(0, 29, 2)]
     occluded = x.repeat(len(windows), 1, 1, 1)  # (225*8, 3, 32, 32), window-major
     for w, (top, left) in enumerate(windows):
         occluded[w * len(x) : (w + 1) * len(x), :, top : top + 4, left : left + 4] = 0
-    rows = side_by_side(
+    ceiling = T.limit(model, occluded, rounds=rounds)
+    # captum at its best: perturbations_per_eval is windows per forward pass (x8 images)
+    peer = T.side_by_side(
+        {
+            per_eval: (lambda p=per_eval: captum.attribute(x, **options(p)))
+            for per_eval in (4, 8, 16, 32, 64, 128)
+        },
+        max(2, rounds // 2),
+    )
+    best_per_eval = min(peer, key=peer.get)
+    times = T.side_by_side(
         {
             "xai_lib occlusion": lambda: xl.occlusion(
                 model, x, target, patch=4, stride=2
             ),
-            f"xai_lib occlusion, batch_size={SMALL_BATCH}": lambda: xl.occlusion(
-                model, x, target, patch=4, stride=2, batch_size=SMALL_BATCH
-            ),
             "captum Occlusion (perturbations_per_eval=64)": lambda: captum.attribute(
-                x, **options
+                x, **options(64)
             ),
-            "limit: one forward of 1800 occluded images": forward(model, occluded),
-        }
+        },
+        rounds,
     )
-    report(
+    times[f"captum Occlusion at its best (perturbations_per_eval={best_per_eval})"] = (
+        peer[best_per_eval]
+    )
+    limit_name = f"limit: forward of 1800 occluded images, chunks of {ceiling.size}"
+    times[limit_name] = ceiling.seconds
+    times["one forward of the 1800 images (the old limit)"] = ceiling.times[
+        len(occluded)
+    ]
+    T.report(
         f"Occlusion, patch 4, stride 2 ({len(windows)} windows), 8 images 3x32x32",
-        rows,
-        reference="captum Occlusion (perturbations_per_eval=64)",
+        times,
+        [limit_name, "captum Occlusion (perturbations_per_eval=64)"],
     )
     print(f"  max |difference| between the xai_lib and captum maps: {gap.item():.1e}")
+    print(f"  limit over chunk sizes: {T.curve(ceiling.times)}")
+    chunks = T.sweep(
+        lambda b: xl.occlusion(model, x, target, patch=4, stride=2, batch_size=b),
+        len(occluded),
+        rounds=max(2, rounds // 2),
+    )
+    print(
+        f"  batch_size=None is {chunks.ratio:.2f}x the best fixed batch_size "
+        f"({chunks.best_size}); sweep: {T.curve(chunks.times)}"
+    )
+    T.record(
+        "perturbation",
+        "occlusion",
+        times["xai_lib occlusion"],
+        ceiling.seconds,
+        "captum Occlusion (ppe=64)",
+        times["captum Occlusion (perturbations_per_eval=64)"],
+        chunks.ratio,
+    )
 
 
-def rise_benchmark(model, x, target, n_masks: int = 4000) -> None:
+def rise_benchmark(model, x, target, rounds: int, n_masks: int = 2000) -> None:
     masks = xl.rise_masks(
         tuple(x.shape[-2:]), n_masks, cell=8, p=0.5, seed=0, device=x.device
-    )  # (4000, 1, 32, 32)
-    masked = x[:1] * masks  # one image's masked copies, (4000, 3, 32, 32)
-    times = dict(
-        side_by_side(
-            {
-                "xai_lib rise, per image": lambda: xl.rise(
-                    model, x, target, n_masks=n_masks, cell=8, seed=0
-                ),
-                f"xai_lib rise, batch_size={SMALL_BATCH}, per image": lambda: xl.rise(
-                    model,
-                    x,
-                    target,
-                    n_masks=n_masks,
-                    cell=8,
-                    seed=0,
-                    batch_size=SMALL_BATCH,
-                ),
-                f"limit: one forward of {n_masks} masked copies": forward(
-                    model, masked
-                ),
-                f"the same forward in chunks of {SMALL_BATCH}": forward(
-                    model, masked, SMALL_BATCH
-                ),
-            },
-            repeat=2,
-        )
+    )  # (n_masks, 1, 32, 32)
+    masked = (x[None] * masks[:, None]).reshape(-1, *x.shape[1:])  # mask-major copies
+    ceiling = T.limit(model, masked, rounds=max(2, rounds // 2))
+    times = T.side_by_side(
+        {
+            "xai_lib rise": lambda: xl.rise(
+                model, x, target, n_masks=n_masks, cell=8, seed=0
+            )
+        },
+        max(2, rounds // 2),
     )
-    for name in list(times)[:2]:
-        times[name] /= len(x)
-    limit = f"limit: one forward of {n_masks} masked copies"
-    report(
-        f"RISE, {n_masks} masks, {len(x)} images 3x32x32",
-        list(times.items()),
-        reference=limit,
+    limit_name = (
+        f"limit: forward of {len(masked)} masked copies, chunks of {ceiling.size}"
     )
-    for name, seconds in list(times.items())[:2]:
-        print(
-            f"  {name.replace(', per image', '')}: {1 / seconds:.2f} images/s, "
-            f"{seconds / times[limit]:.2f}x the limit ({1 / times[limit]:.2f} images/s)"
-        )
+    times[limit_name] = ceiling.seconds
+    times[f"one forward of the {len(masked)} copies (the old limit)"] = ceiling.times[
+        len(masked)
+    ]
+    T.report(f"RISE, {n_masks} masks, {len(x)} images 3x32x32", times, [limit_name])
+    ours = times["xai_lib rise"]
+    print(
+        f"  xai_lib rise: {len(x) / ours:.2f} images/s, the limit {len(x) / ceiling.seconds:.2f} "
+        f"images/s; limit over chunk sizes: {T.curve(ceiling.times)}"
+    )
+    chunks = T.sweep(
+        lambda b: xl.rise(
+            model, x, target, n_masks=n_masks, cell=8, seed=0, batch_size=b
+        ),
+        len(masked),
+        rounds=max(2, rounds // 2),
+    )
+    print(
+        f"  batch_size=None is {chunks.ratio:.2f}x the best fixed batch_size "
+        f"({chunks.best_size}); sweep: {T.curve(chunks.times)}"
+    )
+    T.record("perturbation", "rise", ours, ceiling.seconds, auto_vs_best=chunks.ratio)
 
 
-def main() -> None:
-    model = cnn().to(DEVICE)
-    x = torch.rand(8, 3, 32, 32, generator=torch.Generator().manual_seed(0)).to(DEVICE)
-    target = (torch.arange(8) % 10).to(DEVICE)
-    occlusion_benchmark(model, x, target)
-    rise_benchmark(model, x[:2], target[:2])
+def run(rounds: int = 5) -> None:
+    device = T.device()
+    model = cnn().to(device)
+    x = torch.rand(8, 3, 32, 32, generator=torch.Generator().manual_seed(0)).to(device)
+    target = (torch.arange(8) % 10).to(device)
+    occlusion_benchmark(model, x, target, rounds)
+    rise_benchmark(model, x[:2], target[:2], rounds)
 
 
 if __name__ == "__main__":
-    main()
+    arguments = T.parse_args(__doc__)
+    run(arguments.rounds)

@@ -4,8 +4,15 @@ On every page of _toc.yml: no error output, traceback, failed exercise check, de
 unresolved reference; every <img> loaded (naturalWidth > 0); math typeset by the MathJax that
 ships inside the book (nothing comes from a CDN); every static explorer (xl.widgets) swaps its
 picture when its controls move; notebook pages carry the Colab launch button for their own
-notebook. Screenshots of every page and of every explorer go to tests/screenshots/ for a person
-to look at, with the build and browser timings in timings.txt.
+notebook. The finish of a book a course can hand out, on every page: no "sources/" in the
+text (the reader has no such folder: cite); no literal ``$`` or backtick left in the prose
+(math and code that failed to render); no table printed as text (tabular outputs are HTML
+tables); no code line over 88 characters; every explorer picture drawn at twice the density
+it is shown at or more; every chapter (the preface and the numbered chapters) shows its
+learning objectives and prerequisites; exercises numbered per chapter (Exercise 5.1, 5.2, ...
+on chapter 5, in order); on the zoo page, one table row per zoo model; on the API page, every
+public name documented. Screenshots of every page and of every explorer go to
+tests/screenshots/ for a person to look at, with the build and browser timings in timings.txt.
 
 The book is built once per session with ``jupyter-book build`` into a temporary folder; set
 ``XAI_LIB_BOOK_HTML=_build/html`` to check an existing build instead. Skips, saying why, where
@@ -17,6 +24,7 @@ from __future__ import annotations
 import base64
 import functools
 import http.server
+import re
 import tempfile
 import threading
 import time
@@ -302,6 +310,132 @@ def explorer_problems(driver, page: str) -> list[str]:
     return problems
 
 
+#: the pages that are chapters: the preface and the numbered chapters (book/NN_name)
+CHAPTER = re.compile(r"^book/(\d\d)_")
+
+FINISH_JS = r"""
+const text = document.body.innerText;
+const article = document.querySelector("article, main, [role=main]") || document.body;
+// the prose: the article without code, math, outputs, signatures, scripts and explorers
+const prose = article.cloneNode(true);
+prose.querySelectorAll(
+  "pre, code, kbd, samp, script, style, mjx-container, .math, .MathJax, .cell_output, " +
+  ".output, .xl-explorer, dt.sig, .sig, .highlight, textarea, .toggle-details"
+).forEach((e) => e.remove());
+const prosetext = prose.innerText;
+const around = (t, i) => JSON.stringify(t.slice(Math.max(0, i - 40), i + 40));
+const marks = [];
+for (const mark of ["$", "`"]) {
+  const i = prosetext.indexOf(mark);
+  if (i >= 0) marks.push(mark + " at " + around(prosetext, i));
+}
+// stream outputs (print) that look like tables: 3+ lines of 3+ columns split by 2+ spaces
+const printed = [];
+article.querySelectorAll(".cell_output pre, .output pre").forEach((pre) => {
+  const lines = pre.innerText.split("\n");
+  let run = 0;
+  for (const line of lines) {
+    run = line.trim().split(/\s{2,}/).length >= 3 ? run + 1 : 0;
+    if (run >= 3) { printed.push(JSON.stringify(lines.slice(0, 2).join(" / ").slice(0, 120))); break; }
+  }
+});
+// Markdown tables that were printed as text (a paragraph of pipes)
+article.querySelectorAll("p, .output_markdown, .cell_output div").forEach((p) => {
+  if (/\|\s*-{3,}\s*\|/.test(p.innerText) && !p.querySelector("table")) {
+    printed.push("pipes: " + JSON.stringify(p.innerText.slice(0, 80)));
+  }
+});
+const longLines = [];
+article.querySelectorAll(".cell_input pre, div.highlight pre").forEach((pre) => {
+  if (pre.closest(".cell_output, .output")) return;
+  pre.textContent.split("\n").forEach((line) => {
+    if (line.length > 88) longLines.push(line.length + ": " + JSON.stringify(line.slice(0, 60)));
+  });
+});
+// a code block wider than the column scrolls sideways (hidden, collapsed cells have no width)
+article.querySelectorAll(".cell_input pre, div.highlight pre").forEach((pre) => {
+  if (pre.closest(".cell_output, .output") || pre.clientWidth === 0) return;
+  if (pre.scrollWidth > pre.clientWidth + 2) {
+    longLines.push("scrolls sideways (" + pre.scrollWidth + " px in " + pre.clientWidth + " px): " +
+                   JSON.stringify(pre.textContent.trim().split("\n")[0].slice(0, 50)));
+  }
+});
+const thin = [];
+article.querySelectorAll("img.xl-explorer-image").forEach((img, k) => {
+  if (img.clientWidth > 0 && img.naturalWidth < 2 * img.clientWidth) {
+    thin.push("explorer " + k + ": " + img.naturalWidth + " px drawn, " + img.clientWidth + " px shown");
+  }
+});
+const goals = Array.from(article.querySelectorAll(".chapter-goals")).map((e) => e.innerText);
+const exercises = Array.from(
+  article.querySelectorAll(".exercise .admonition-title, .exercise-start .admonition-title, p.admonition-title")
+).map((e) => e.innerText).filter((t) => /^Exercise\b/.test(t));
+const tables = Array.from(article.querySelectorAll("table")).map((t) => ({
+  header: Array.from(t.querySelectorAll("thead th")).map((th) => th.innerText.trim()),
+  rows: Array.from(t.querySelectorAll("tbody tr")).map((tr) => (tr.querySelector("th, td") || {}).innerText),
+}));
+const ids = Array.from(article.querySelectorAll("dt.sig[id]")).map((dt) => dt.id);
+return {sources: text.includes("sources/"), marks, printed, longLines, thin, goals, exercises, tables, ids};
+"""
+
+
+def finish_problems(driver, page: str) -> list[str]:
+    """The finish of the page: citations, rendering, tables, code width, explorers' density,
+    the chapter box, exercise numbers, the zoo table and the API page's coverage."""
+    found = driver.execute_script(FINISH_JS)
+    problems = []
+    if found["sources"]:
+        problems.append('the text names "sources/": cite the source instead')
+    problems += [
+        f"literal {m} left in the prose (math or code not rendered)"
+        for m in found["marks"]
+    ]
+    problems += [
+        f"a table printed as text, not an HTML table: {p}" for p in found["printed"]
+    ]
+    problems += [
+        f"code line over 88 characters / {line}" for line in found["longLines"]
+    ]
+    problems += [f"{t}: draw explorer frames at >= 2x density" for t in found["thin"]]
+    chapter = CHAPTER.match(page)
+    if chapter:
+        if not any(
+            "Learning objectives" in g and "Prerequisites" in g for g in found["goals"]
+        ):
+            problems.append(
+                "no 'Chapter at a glance' box with learning objectives and prerequisites"
+            )
+        number = int(chapter.group(1))
+        prefix = f"Exercise {number}." if number else "Exercise "
+        expected = [f"{prefix}{k}" for k in range(1, len(found["exercises"]) + 1)]
+        got = [re.match(r"Exercise [\d.]+", t).group(0) for t in found["exercises"]]
+        if got != expected:
+            problems.append(f"exercises numbered {got}, expected {expected}")
+    if page == "book/zoo":
+        import xai_lib as xl
+
+        models = sorted(xl.zoo.available())
+        listed = [
+            sorted(t["rows"])
+            for t in found["tables"]
+            if any("accuracy" in h for h in t["header"])
+        ]
+        if models not in listed:
+            problems.append(
+                f"the zoo page has no table with one row per zoo model ({len(models)}): "
+                f"{listed}"
+            )
+    if page == "book/api":
+        from xai_lib.booktools.api import NAMESPACES, public_names, submodules
+
+        spaces = list(NAMESPACES) + [s for n in NAMESPACES for s in submodules(n)]
+        wanted = {f"{ns}.{name}" for ns in spaces for name in public_names(ns)}
+        missing = sorted(wanted - set(found["ids"]))
+        if missing:
+            problems.append(f"the API page does not document {missing}")
+    return problems
+
+
 def full_page_screenshot(driver, path: Path) -> None:
     height = min(
         driver.execute_script("return document.documentElement.scrollHeight"),
@@ -331,6 +465,7 @@ def test_page_renders_in_a_browser(page, browser, site):
     ]
     problems += math_problems(browser, site)
     problems += explorer_problems(browser, page)
+    problems += finish_problems(browser, page)
     if (ROOT / f"{page}.ipynb").exists():
         url = colab_url(page)
         if not browser.find_elements(By.CSS_SELECTOR, f'a[href="{url}"]'):

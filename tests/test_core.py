@@ -2,7 +2,6 @@
 
 import pytest
 import torch
-from torch import nn
 
 import xai_lib as xl
 from tests.helpers import assert_untouched, relu_mlp, snapshot
@@ -22,11 +21,6 @@ X = torch.randn(3, 6, dtype=torch.float64)
 @pytest.mark.parametrize(
     "x, target, options, message",
     [
-        (X, 4, {}, "out of range"),
-        (X, [0, 1], {}, "2 entries"),
-        (X, -1, {}, "negative"),
-        (X, 1.5, {}, "target"),
-        (X, torch.tensor([0.0, 1.0, 1.0]), {}, "integer"),
         (X.long(), 0, {}, "floating-point"),
         (torch.full((3, 6), float("nan"), dtype=torch.float64), 0, {}, "NaN"),
         (
@@ -89,45 +83,6 @@ def test_not_a_model():
         xl.saliency(lambda x: x, X)
 
 
-def test_state_restored_when_the_model_raises():
-    class Exploding(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.linear = nn.Linear(6, 2).double()
-
-        def forward(self, x):
-            self.linear.weight.requires_grad_(
-                False
-            )  # a model that mutates flags, then fails
-            self.eval()
-            raise RuntimeError("boom")
-
-    model = Exploding().train()
-    before = snapshot(model)
-    with pytest.raises(RuntimeError, match="boom"):
-        xl.integrated_gradients(model, X, 0)
-    assert_untouched(model, before)
-
-
-def test_dtype_and_device_follow_input():
-    model = relu_mlp().float()
-    a = xl.integrated_gradients(model, X.float(), 0, steps=4)
-    assert a.dtype == torch.float32 and a.device == X.device
-
-
 def test_methods_registry_holds_every_public_method():
     for name, fn in xl.METHODS.items():
         assert getattr(xl, name) is fn
-
-
-def test_batchnorm_statistics_untouched_in_training_mode():
-    torch.manual_seed(0)
-    model = (
-        nn.Sequential(nn.Linear(6, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3))
-        .double()
-        .train()
-    )
-    before = snapshot(model)
-    for name in VECTOR_METHODS:
-        xl.METHODS[name](model, X, 0)
-    assert_untouched(model, before)

@@ -498,3 +498,65 @@ def test_a_false_claim_stops_the_book_build_and_only_warns_elsewhere(monkeypatch
     monkeypatch.setenv(BOOK_BUILD_ENV, "1")
     with pytest.raises(xl.exercises.ClaimFailed, match="SmoothGrad lowers EF"):
         xl.exercises.claim(torch.tensor(False), "SmoothGrad lowers EF")
+
+
+# --------------------------------------------------------------------------- shortcuts
+
+
+def test_by_hand_checks_refuse_the_library_function_they_rewrite():
+    saliency = xl.exercises.ch04.check_saliency_map(
+        lambda m, x, t: xl.aggregate(xl.saliency(m, x, t), "max_abs")
+    )
+    assert not saliency
+    assert (
+        "calls xl.saliency, the library function this exercise asks you to write by hand"
+        in (saliency.title)
+    )
+    assert saliency.hint and "torch.autograd.grad" in saliency.hint
+
+    def my_integrated_gradients(model, x, target, baseline, steps):
+        return xl.integrated_gradients(
+            model, x, target, baseline=baseline, steps=steps, rule="midpoint"
+        )
+
+    ig = xl.exercises.ch05.check_integrated_gradients(my_integrated_gradients)
+    assert not ig and "calls xl.integrated_gradients" in ig.title
+
+
+def test_refusing_covers_every_alias_and_restores_them():
+    import functools
+
+    from xai_lib.exercises.shortcuts import ShortcutUsed, refusing
+    from xai_lib.methods import gradients
+    from xai_lib.methods.gradients import saliency as renamed
+
+    model = torch.nn.Linear(3, 2).double()
+    x = torch.randn(2, 3, dtype=torch.float64)
+    before = xl.saliency(model, x, 0)
+    calls = [
+        lambda: xl.saliency(model, x, 0),
+        lambda: xl.METHODS["saliency"](model, x, 0),
+        lambda: gradients.saliency(model, x, 0),
+        lambda: renamed(model, x, 0),
+        lambda: functools.partial(xl.saliency, model)(x, 0),
+    ]
+    for call in calls:
+        with refusing([xl.saliency]) as refused:
+            with pytest.raises(ShortcutUsed):
+                call()
+        assert refused == ["xl.saliency"]
+    assert torch.equal(xl.saliency(model, x, 0), before)  # restored
+    with pytest.raises(RuntimeError), refusing([xl.saliency]):
+        raise RuntimeError("the student's code failed")
+    assert torch.equal(xl.saliency(model, x, 0), before)  # restored after an error too
+
+
+def test_a_swallowed_refusal_still_fails_the_check():
+    def sneaky(model, x, target):
+        try:
+            return xl.aggregate(xl.saliency(model, x, target), "max_abs")
+        except BaseException:  # noqa: B036 (catches the refusal on purpose)
+            return torch.zeros(len(x), 1, *x.shape[2:], dtype=x.dtype)
+
+    feedback = xl.exercises.ch04.check_saliency_map(sneaky)
+    assert not feedback and "calls xl.saliency" in feedback.title

@@ -43,15 +43,16 @@ def _own_targets(model, x, beta):
     # the surrogate explains its own prediction instead of the ReLU model's
     a = xl.saliency(model, x).sum(dim=1)
     b = xl.saliency(xl.activations.smooth(model, beta), x).sum(dim=1)
-    return xl.spectral.delta_ef(a, b)
+    ef = xl.spectral.expected_frequency
+    return (ef(a) - ef(b)).abs()
 
 
 def _channels_kept(model, x, beta):
     target = model(x).argmax(dim=1)
-    return xl.spectral.delta_ef(
-        xl.saliency(model, x, target),
-        xl.saliency(xl.activations.smooth(model, beta), x, target),
-    )
+    a = xl.saliency(model, x, target)  # (N, C, H, W): one EF per channel
+    b = xl.saliency(xl.activations.smooth(model, beta), x, target)
+    ef = xl.spectral.expected_frequency
+    return (ef(a) - ef(b)).abs()
 
 
 def _signed(model, x, beta):
@@ -73,3 +74,18 @@ def test_delta_ef_checker_explains_typical_mistakes(mistake, title):
     feedback = xl.exercises.ch10.check_delta_ef(mistake)
     assert not feedback and title in feedback.title
     assert "ReLU model" in feedback.hint
+
+
+def _library_delta_ef(model, x, beta):
+    target = model(x).argmax(dim=1)
+    a = xl.saliency(model, x, target).sum(dim=1)
+    b = xl.saliency(xl.activations.smooth(model, beta), x, target).sum(dim=1)
+    return xl.spectral.delta_ef(a, b)  # right values, but not by hand
+
+
+def test_delta_ef_checker_refuses_the_library_function():
+    feedback = xl.exercises.ch10.check_delta_ef(_library_delta_ef)
+    assert not feedback
+    assert (
+        "calls xl.spectral.delta_ef" in feedback.title and "by hand" in feedback.title
+    )

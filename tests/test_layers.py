@@ -63,7 +63,9 @@ def module_name(path: Path) -> str:
 
 
 #: modules that sit in another layer than their folder's
-LAYER_OF_MODULE = {"xai_lib.exercises.__main__": "booktools"}  # the course's command line
+LAYER_OF_MODULE = {
+    "xai_lib.exercises.__main__": "booktools"
+}  # the course's command line
 
 
 def layer_of(name: str) -> str | None:

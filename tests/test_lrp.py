@@ -1,6 +1,8 @@
 """xl.lrp on whole networks: LRP-0 = Gradient x Input, canonization, residual sums, the `rules`
 argument, clear errors, and the model left as it was found."""
 
+import warnings
+
 import pytest
 import torch
 import torchvision
@@ -15,6 +17,8 @@ from tests.helpers import assert_untouched, relu_mlp, requires_cuda, small_cnn, 
 from tests.test_lrp_rules import exact_division, zennit_lrp
 from xai_lib import models
 from xai_lib import rules as R
+from xai_lib.relevance.layers import linear_map
+from xai_lib.relevance.ledger import Ledger
 
 
 def randomize_batch_norms(model: nn.Module, seed: int = 0) -> nn.Module:
@@ -219,6 +223,149 @@ def test_conv1d_dropout_and_scalar_output():
         xl.gradient_x_input(model, x),
         rtol=1e-9,
         atol=1e-15,
+    )
+
+
+# --------------------------------------------------------------------------- convolutions as maps
+
+PADDINGS = [
+    # (padding, padding_mode): "same" with even kernels pads the odd pixel after
+    (1, "zeros"),
+    ("same", "zeros"),
+    ("valid", "zeros"),
+    (2, "reflect"),
+    ("same", "reflect"),
+    (1, "replicate"),
+    ("same", "replicate"),
+    (2, "circular"),
+    ("same", "circular"),
+]
+
+
+# torch's own note on padding="same" with even kernels, raised by the module's forward too
+SAME_PADDING_NOTE = "ignore:Using padding='same' with even kernel:UserWarning"
+
+
+@pytest.mark.filterwarnings(SAME_PADDING_NOTE)
+@pytest.mark.parametrize("dims", [1, 2, 3])
+@pytest.mark.parametrize("padding, mode", PADDINGS, ids=lambda v: str(v))
+def test_the_convolution_map_is_the_modules_forward(dims, padding, mode):
+    """layers.linear_map computes a Conv module's forward with public torch functions only."""
+    conv_type = (nn.Conv1d, nn.Conv2d, nn.Conv3d)[dims - 1]
+    torch.manual_seed(0)
+    kernel = (4, 3, 2)[:dims]  # an even kernel: "same" pads asymmetrically
+    stride = 1 if padding == "same" else (1, 2, 1)[:dims]
+    groups = 2 if dims == 2 else 1
+    conv = conv_type(
+        4,
+        6,
+        kernel,
+        stride=stride,
+        padding=padding,
+        dilation=(2, 1, 1)[:dims],
+        groups=groups,
+        padding_mode=mode,
+    ).double()
+    x = torch.randn(2, 4, *(7, 6, 5)[:dims], dtype=torch.float64)
+    forward = linear_map(conv).forward
+    torch.testing.assert_close(
+        forward(x, conv.weight, conv.bias), conv(x), rtol=0, atol=0
+    )
+    torch.testing.assert_close(
+        forward(x, conv.weight, None), conv(x) - conv.bias.view(1, -1, *[1] * dims)
+    )
+
+
+def padded_cnn(mode: str, seed: int = 0) -> nn.Sequential:
+    """Convolutions with ``padding_mode=mode``, padding="same" (even kernel, dilation) and groups."""
+    torch.manual_seed(seed)
+    return (
+        nn.Sequential(
+            nn.Conv2d(3, 4, 3, padding=1, padding_mode=mode),
+            nn.ReLU(),
+            nn.Conv2d(4, 6, (4, 3), padding="same", dilation=(1, 2), padding_mode=mode),
+            nn.Conv2d(6, 4, 3, padding=(2, 1), stride=2, groups=2, padding_mode=mode),
+            nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(4 * 5 * 4, 5),
+        )
+        .double()
+        .eval()
+    )
+
+
+@pytest.mark.filterwarnings(SAME_PADDING_NOTE)
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
+def test_lrp0_equals_gradient_x_input_for_every_padding_mode(mode):
+    model, x = padded_cnn(mode), images(n=3, size=8)
+    torch.testing.assert_close(
+        xl.lrp(model, x, rules=R.Zero()),
+        xl.gradient_x_input(model, x),
+        rtol=1e-9,
+        atol=1e-15,
+    )
+
+
+@pytest.mark.filterwarnings(SAME_PADDING_NOTE)
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "circular"])
+def test_rules_on_padded_and_grouped_convolutions_equal_zennit(mode):
+    """zennit runs each module's own forward with modified weights, padding included.
+
+    zB on the first layer stacks its three terms into one convolution; the grouped layer
+    (alpha-beta on signed inputs: two terms per sign) runs them one by one.
+    """
+    model, x = padded_cnn(mode), images(n=3, size=8) - 0.5  # inside the box below
+    target = [0, 2, 4]
+    rules = {
+        "0": R.ZBox(-0.5, 0.5),
+        "2": R.Gamma(
+            0.25, generalized=True
+        ),  # its outputs of both signs carry relevance
+        "3": R.AlphaBeta(2, 1),
+        "6": R.Epsilon(0.1),
+    }
+    theirs = zennit_lrp(
+        model,
+        x,
+        target,
+        [],
+        name_map=[
+            (["0"], zr.ZBox(-0.5, 0.5)),
+            (["2"], zr.Gamma(0.25)),
+            (["3"], zr.AlphaBeta(2, 1)),
+            (["6"], zr.Epsilon(0.1)),
+        ],
+    )
+    torch.testing.assert_close(
+        xl.lrp(model, x, target, rules=rules), theirs, rtol=1e-12, atol=1e-15
+    )
+
+
+def test_stacked_terms_on_token_inputs_equal_zennit():
+    """A Linear on (N, T, E) inputs stacks terms along the last dim, not dim 1."""
+
+    class Tokens(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed, self.mix = nn.Linear(4, 6), nn.Linear(6, 6)
+            self.relu, self.head = nn.ReLU(), nn.Linear(5 * 6, 3)
+
+        def forward(self, x):  # mix sees inputs of both signs
+            return self.head(torch.flatten(self.relu(self.mix(self.embed(x))), 1))
+
+    torch.manual_seed(0)
+    model = Tokens().double().eval()
+    x = torch.rand(3, 5, 4, dtype=torch.float64)
+    rules = {"embed": R.ZBox(0.0, 1.0), "mix": R.ZPlus(), "head": R.Zero()}
+    theirs = zennit_lrp(
+        model,
+        x,
+        [0, 1, 2],
+        [(nn.Linear, zr.Epsilon(exact_division))],
+        name_map=[(["embed"], zr.ZBox(0.0, 1.0)), (["mix"], zr.ZPlus())],
+    )
+    torch.testing.assert_close(
+        xl.lrp(model, x, [0, 1, 2], rules=rules), theirs, rtol=1e-12, atol=1e-15
     )
 
 
@@ -467,10 +614,11 @@ class StaleInPlace(nn.Module):
         return out
 
 
-class TrainingBatchNorm(nn.Module):
-    def __init__(self):
+class BatchNormNet(nn.Module):
+    def __init__(self, **options):
         super().__init__()
-        self.fc, self.bn, self.out = nn.Linear(4, 3), nn.BatchNorm1d(3), nn.Linear(3, 2)
+        self.fc, self.out = nn.Linear(4, 3), nn.Linear(3, 2)
+        self.bn = nn.BatchNorm1d(3, **options)
 
     def forward(self, x):
         return self.out(self.bn(self.fc(x)))
@@ -486,9 +634,9 @@ ERRORS = [
     (lambda: Gated(), {}, r"sigmoid in the forward of the model \(Gated\)"),
     (lambda: StaleInPlace(), {}, "in place"),
     (
-        lambda: TrainingBatchNorm().train(),
+        lambda: BatchNormNet(track_running_stats=False).eval(),
         {},
-        r"'bn' \(BatchNorm1d\) is not: call model.eval",
+        r"'bn' \(BatchNorm1d\) does not keep \(track_running_stats=False\)",
     ),
     (lambda: relu_mlp(d_in=4), {"rules": {"9": R.Zero()}}, "no submodule named '9'"),
     (lambda: relu_mlp(d_in=4), {"rules": {"1": R.Zero()}}, "ReLU, which takes no rule"),
@@ -521,7 +669,7 @@ ERRORS = [
         "tanh",
         "gating",
         "stale_in_place",
-        "batch_norm_training",
+        "batch_norm_without_statistics",
         "unknown_name",
         "rule_for_relu",
         "bad_key",
@@ -575,6 +723,96 @@ def test_model_and_input_untouched_and_no_grad_ok():
     assert a.shape == x.shape and a.dtype == x.dtype and not a.requires_grad
     assert_untouched(model, before)
     assert torch.equal(x, x_before)
+
+
+class Recorder(nn.Module):
+    """Conv + BatchNorm + an in-place skip sum, keeping every tensor it sees."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.bn, self.seen = (
+            nn.Conv2d(3, 3, 3, padding=1),
+            nn.BatchNorm2d(3),
+            [],
+        )
+
+    def forward(self, x):
+        z = self.conv(x)
+        out = self.bn(z)  # folds into conv: LRP must know that z came from conv
+        self.seen += [x, z, out]
+        out += x  # LRP computes it out of place and retires the old ``out``
+        self.seen.append(out)
+        return out
+
+
+def test_lrp_writes_nothing_onto_tensors():
+    """LRP's state lives in the call (its ledger): no attribute on the caller's x or on the
+    tensors of the forward pass, also the one an in-place sum retired, and none left after."""
+    torch.manual_seed(0)
+    recorder = Recorder()
+    model = randomize_batch_norms(
+        nn.Sequential(
+            nn.Conv2d(3, 3, 3, padding=1),
+            nn.ReLU(),
+            recorder,
+            nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(3 * 8 * 8, 2),
+        ).double()
+    )
+    x = images(size=8)
+    relevance = xl.lrp(model, x, rules=R.Zero())
+    assert len(recorder.seen) == 4
+    for t in [x, relevance, *recorder.seen]:
+        assert vars(t) == {}, vars(t)
+    torch.testing.assert_close(relevance, xl.gradient_x_input(model, x))
+
+
+def test_the_relevance_package_uses_public_torch_api_only():
+    """No private torch attributes (``module._conv_forward``, ``torch._C``, ...), no state
+    written onto tensors."""
+    import pathlib
+    import re
+
+    package = pathlib.Path(xl.__file__).parent / "relevance"
+    private = re.compile(
+        r"_conv_forward|_reversed_padding|torch\._|nn\.modules\.|\._lrp_|setattr\("
+    )
+    for path in package.glob("*.py"):
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            assert not private.search(line), f"{path.name}:{number}: {line.strip()}"
+
+
+def test_the_ledger_keeps_its_tensors_so_ids_are_not_reused():
+    ledger = Ledger()
+    produced = torch.ones(3, requires_grad=True)
+    ledger.record_output(produced, "conv")
+    assert ledger.layer_of(produced) == "conv" and ledger.reads(produced) == 0
+    ledger.read(produced)
+    ledger.read(torch.zeros(1))  # a tensor the ledger never saw: nothing to count
+    assert ledger.reads(produced) == 1
+    ids = {id(produced)}
+    del produced  # the ledger holds it, so no new tensor can take its id
+    for _ in range(100):
+        t = torch.ones(3)
+        assert id(t) not in ids and ledger.layer_of(t) is None
+    retired = torch.ones(2)
+    ledger.retire(retired)
+    with pytest.raises(ValueError, match="changed in place"):
+        ledger.read(retired)
+
+
+def test_a_model_in_training_mode_is_explained_in_eval_mode():
+    """The library's policy (the guard): eval mode for the call, training flags restored."""
+    model, x = bn_cnn(), images(n=3, size=16)
+    rules = R.layered(model, first=R.ZBox(0.0, 1.0))
+    expected = xl.lrp(model, x, rules=rules)
+    model.train()
+    before = snapshot(model)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", xl.TrainingModeWarning)
+        torch.testing.assert_close(xl.lrp(model, x, rules=rules), expected)
+    assert_untouched(model, before)
 
 
 @requires_cuda

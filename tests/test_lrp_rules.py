@@ -13,7 +13,12 @@ from torch import nn
 from torch.nn import functional as F
 from zennit import rules as zr
 from zennit.attribution import Gradient
-from zennit.composites import LayerMapComposite, SpecialFirstLayerMapComposite
+from zennit.composites import (
+    LayerMapComposite,
+    MixedComposite,
+    NameMapComposite,
+    SpecialFirstLayerMapComposite,
+)
 from zennit.types import Activation, AvgPool, Convolution
 from zennit.types import Linear as ZennitLinear
 
@@ -23,39 +28,63 @@ from xai_lib import rules as R
 # --------------------------------------------------------------------------- the textbook
 
 
+def _split(spec):
+    """A textbook spec ("gamma", 0.25, {"stabilizer": 0.01}) -> name, parameters, options."""
+    name, *params = spec
+    options = params.pop() if params and isinstance(params[-1], dict) else {}
+    return name, params, options
+
+
 def _dense_relevance(spec, a, weight, bias, relevance, mask):
     """One layer in matrix form, per output position p: inputs a (N, J, P), weight (K, J), bias (K,),
     output relevance (N, K, P); ``mask`` (N, J, P) marks real inputs (0 at zero padding)."""
-    name, *params = spec
+    name, params, options = _split(spec)
+    stabilizer = options.get("stabilizer", 1e-6)
     products = (
         a[:, :, None] * weight.T[None, :, :, None]
     )  # (N, J, K, P): c_jk = a_j w_jk
 
-    def share(c, b, eps):
+    def share(c, b, eps, r=relevance):
         z = c.sum(1) + b[None, :, None]  # (N, K, P)
         if eps == 0:
-            s = torch.where(z == 0, torch.zeros_like(z), relevance / z)
+            s = torch.where(z == 0, torch.zeros_like(z), r / z)
         else:
-            s = relevance / (z + eps * torch.where(z >= 0, 1.0, -1.0).double())
+            s = r / (z + eps * torch.where(z >= 0, 1.0, -1.0).double())
         return (c * s[:, None]).sum(2)  # (N, J, P)
 
     if name in ("zero", "epsilon"):
         return share(products, bias, params[0] if name == "epsilon" else 0.0)
+    if name == "gamma" and options.get("generalized"):
+        # an output z > 0 boosts the positive contributions, an output z < 0 the negative ones
+        (g,) = params
+        z = products.sum(1) + bias[None, :, None]
+        up = share(
+            products + g * products.clamp(min=0),
+            bias + g * bias.clamp(min=0),
+            stabilizer,
+            torch.where(z > 0, relevance, 0.0),
+        )
+        down = share(
+            products + g * products.clamp(max=0),
+            bias + g * bias.clamp(max=0),
+            stabilizer,
+            torch.where(z < 0, relevance, 0.0),
+        )
+        return up + down
     if name == "gamma":
         (g,) = params
         return share(
             a[:, :, None] * (weight + g * weight.clamp(min=0)).T[None, :, :, None],
             bias + g * bias.clamp(min=0),
-            R.STABILIZER,
+            stabilizer,
         )
     if name == "zplus":
-        return share(products.clamp(min=0), bias.clamp(min=0), R.STABILIZER)
+        return share(products.clamp(min=0), bias.clamp(min=0), stabilizer)
     if name == "alphabeta":
         alpha, beta = params
-        result = alpha * share(products.clamp(min=0), bias.clamp(min=0), R.STABILIZER)
+        result = alpha * share(products.clamp(min=0), bias.clamp(min=0), stabilizer)
         return (
-            result
-            - beta * share(products.clamp(max=0), bias.clamp(max=0), R.STABILIZER)
+            result - beta * share(products.clamp(max=0), bias.clamp(max=0), stabilizer)
             if beta
             else result
         )
@@ -66,10 +95,10 @@ def _dense_relevance(spec, a, weight, bias, relevance, mask):
             - low[:, :, None] * weight.clamp(min=0).T[None, :, :, None]
             - high[:, :, None] * weight.clamp(max=0).T[None, :, :, None]
         )
-        return share(c, torch.zeros_like(bias), R.STABILIZER)
+        return share(c, torch.zeros_like(bias), stabilizer)
     if name == "flat":
         c = mask[:, :, None].expand_as(products).clone()
-        return share(c, torch.zeros_like(bias), R.STABILIZER)
+        return share(c, torch.zeros_like(bias), stabilizer)
     raise AssertionError(name)
 
 
@@ -96,12 +125,14 @@ def textbook_lrp(model: nn.Sequential, x, target, specs):
             )
             spec = specs[i]
             if spec[0] == "zbox":
+                _, bounds, options = _split(spec)
                 spec = (
                     "zbox",
                     *(
                         torch.as_tensor(v, dtype=x.dtype).expand_as(a)[:, :, None]
-                        for v in spec[1:]
+                        for v in bounds
                     ),
+                    options,
                 )
             relevance = _dense_relevance(
                 spec,
@@ -117,6 +148,7 @@ def textbook_lrp(model: nn.Sequential, x, target, specs):
             )
             spec = specs[i]
             if spec[0] == "zbox":
+                _, bounds, options = _split(spec)
                 spec = (
                     "zbox",
                     *(
@@ -124,8 +156,9 @@ def textbook_lrp(model: nn.Sequential, x, target, specs):
                             torch.as_tensor(v, dtype=x.dtype).expand_as(a).contiguous(),
                             layer,
                         )
-                        for v in spec[1:]
+                        for v in bounds
                     ),
+                    options,
                 )
             cols = _layout(a, layer)  # (N, J, P)
             flat_out = relevance.flatten(2)  # (N, K, H'W')
@@ -204,7 +237,7 @@ def textbook_mlp(bias=True, seed=0):
 
 
 def _ours(spec):
-    name, *params = spec
+    name, params, options = _split(spec)
     return {
         "zero": R.Zero,
         "epsilon": R.Epsilon,
@@ -213,7 +246,7 @@ def _ours(spec):
         "alphabeta": R.AlphaBeta,
         "zbox": R.ZBox,
         "flat": R.Flat,
-    }[name](*params)
+    }[name](*params, **options)
 
 
 def _same_rule_everywhere(model, spec):
@@ -230,13 +263,26 @@ SINGLE_RULES = [
     ("alphabeta", 2.0, 1.0),
     ("alphabeta", 1.0, 0.0),
     ("flat",),
+    # per-rule stabilizers (0: exact division) and the generalized gamma rule
+    ("gamma", 0.5, {"stabilizer": 0.3}),
+    ("gamma", 0.25, {"stabilizer": 0.0}),
+    ("gamma", 0.25, {"generalized": True}),
+    ("gamma", 1.0, {"generalized": True, "stabilizer": 0.1}),
+    ("zplus", {"stabilizer": 0.5}),
+    ("alphabeta", 2.0, 1.0, {"stabilizer": 0.2}),
+    ("flat", {"stabilizer": 0.0}),
 ]
 
 
+def _spec_id(spec) -> str:
+    name, params, options = _split(spec)
+    return "_".join(
+        [name, *map(str, params), *(f"{k}={v}" for k, v in options.items())]
+    )
+
+
 @pytest.mark.parametrize("make", [textbook_mlp, textbook_cnn], ids=["mlp", "cnn"])
-@pytest.mark.parametrize(
-    "spec", SINGLE_RULES, ids=lambda s: s[0] + "".join(f"_{p}" for p in s[1:])
-)
+@pytest.mark.parametrize("spec", SINGLE_RULES, ids=_spec_id)
 def test_every_rule_equals_the_textbook(make, spec):
     model = make()
     shape = (3, 5) if make is textbook_mlp else (3, 3, 16, 16)
@@ -400,8 +446,12 @@ def exact_division(
     return torch.where(z == 0, torch.full_like(z, math.inf), z)
 
 
-def zennit_lrp(model, x, target, layer_map, first_map=None, canonizers=None):
-    """zennit with the relevance of the target output set to its value, as xl.lrp does."""
+def zennit_lrp(
+    model, x, target, layer_map, first_map=None, canonizers=None, name_map=None
+):
+    """zennit with the relevance of the target output set to its value, as xl.lrp does.
+
+    ``name_map``: [(module names, rule)], matched before the type maps."""
     layer_map = [
         (Activation, zr.Pass()),
         (AvgPool, zr.Norm(stabilizer=exact_division)),
@@ -411,6 +461,8 @@ def zennit_lrp(model, x, target, layer_map, first_map=None, canonizers=None):
         if first_map
         else LayerMapComposite(layer_map, canonizers=canonizers)
     )
+    if name_map:
+        composite = MixedComposite([NameMapComposite(name_map), composite])
     onehot = torch.zeros_like(model(x))
     onehot[range(len(x)), target] = 1
     with Gradient(model, composite) as attributor:
@@ -425,6 +477,11 @@ PAIRS = [
     (R.AlphaBeta(2, 1), zr.AlphaBeta(2, 1)),
     (R.Flat(), zr.Flat()),
     (R.Gamma(0.25), zr.Gamma(0.25)),
+    # the per-rule stabilizer is zennit's
+    (R.ZPlus(stabilizer=0.3), zr.ZPlus(stabilizer=0.3)),
+    (R.AlphaBeta(2, 1, stabilizer=0.3), zr.AlphaBeta(2, 1, stabilizer=0.3)),
+    (R.Flat(stabilizer=0.3), zr.Flat(stabilizer=0.3)),
+    (R.Gamma(0.5, stabilizer=0.1), zr.Gamma(0.5, stabilizer=0.1)),
 ]
 
 
@@ -450,7 +507,8 @@ def test_rules_equal_zennit(ours, theirs):
     )
 
 
-def test_zbox_gamma_epsilon_equals_zennit_epsilon_gamma_box():
+@pytest.mark.parametrize("stabilizer", [1e-6, 0.05])
+def test_zbox_gamma_epsilon_equals_zennit_epsilon_gamma_box(stabilizer):
     model = textbook_cnn()
     low, high = (
         -torch.ones(1, 3, 1, 1, dtype=torch.float64),
@@ -458,7 +516,7 @@ def test_zbox_gamma_epsilon_equals_zennit_epsilon_gamma_box():
     )
     x = torch.rand(3, 3, 16, 16, dtype=torch.float64)
     rules = {
-        "0": R.ZBox(low, high),
+        "0": R.ZBox(low, high, stabilizer=stabilizer),
         nn.Conv2d: R.Gamma(0.25),
         nn.Linear: R.Epsilon(1e-6),
     }
@@ -467,10 +525,48 @@ def test_zbox_gamma_epsilon_equals_zennit_epsilon_gamma_box():
         x,
         [0, 1, 2],
         [(Convolution, zr.Gamma(0.25)), (nn.Linear, zr.Epsilon(1e-6))],
-        first_map=[(Convolution, zr.ZBox(low, high))],
+        first_map=[(Convolution, zr.ZBox(low, high, stabilizer=stabilizer))],
     )
     torch.testing.assert_close(
         xl.lrp(model, x, [0, 1, 2], rules=rules), theirs, rtol=1e-12, atol=1e-15
+    )
+
+
+@pytest.mark.parametrize("make", [textbook_mlp, textbook_cnn], ids=["mlp", "cnn"])
+@pytest.mark.parametrize("gamma, stabilizer", [(0.25, 1e-6), (1.0, 0.1)])
+def test_generalized_gamma_equals_zennit_on_inputs_of_both_signs(
+    make, gamma, stabilizer
+):
+    """zennit's Gamma is the generalized rule; on signed inputs, and at outputs < 0 of every
+    layer (the top included), the original rule differs from it."""
+    model = make()
+    shape = (3, 5) if make is textbook_mlp else (3, 3, 16, 16)
+    x = torch.randn(
+        shape, dtype=torch.float64, generator=torch.Generator().manual_seed(3)
+    )
+    target = [0, 1, 2]
+    ours = R.Gamma(gamma, stabilizer=stabilizer, generalized=True)
+    theirs = zennit_lrp(
+        model, x, target, [(ZennitLinear, zr.Gamma(gamma, stabilizer=stabilizer))]
+    )
+    torch.testing.assert_close(
+        xl.lrp(model, x, target, rules=ours), theirs, rtol=1e-12, atol=1e-15
+    )
+    original = xl.lrp(model, x, target, rules=R.Gamma(gamma, stabilizer=stabilizer))
+    assert not torch.allclose(original, theirs)
+
+
+def test_zbox_stabilizer_equals_the_textbook():
+    model = textbook_cnn()
+    x = torch.rand(2, 3, 16, 16, dtype=torch.float64)
+    specs = {i: ("zero",) for i, m in enumerate(model) if isinstance(m, R.LAYERS)}
+    specs[0] = ("zbox", -1.0, 2.0, {"stabilizer": 0.5})
+    rules = {str(i): _ours(spec) for i, spec in specs.items()}
+    torch.testing.assert_close(
+        xl.lrp(model, x, [1, 2], rules=rules),
+        textbook_lrp(model, x, [1, 2], specs),
+        rtol=1e-10,
+        atol=1e-13,
     )
 
 
@@ -480,7 +576,7 @@ class WSquare(R.Rule):
     def relevance(self, layer, relevance):
         bias = None if layer.bias is None else layer.bias**2
         squares = layer.contribution(torch.ones_like(layer.x), layer.weight**2, bias)
-        return squares.redistribute(relevance, R.STABILIZER)
+        return squares.redistribute(relevance, R.DEFAULT_STABILIZER)
 
 
 def test_a_custom_rule_plugs_in():
@@ -514,6 +610,12 @@ def test_a_custom_rule_plugs_in():
         lambda: R.ZBox(torch.zeros(3), torch.ones(2)),
         lambda: R.ZBox(torch.tensor([0, 1]), 1.0),
         lambda: R.ZBox(math.inf, 1.0),
+        lambda: R.ZBox(0.0, 1.0, stabilizer=-1e-6),
+        lambda: R.Gamma(0.25, stabilizer=-1.0),
+        lambda: R.Gamma(0.25, generalized="yes"),
+        lambda: R.ZPlus(stabilizer=math.nan),
+        lambda: R.AlphaBeta(2, 1, stabilizer=math.inf),
+        lambda: R.Flat(stabilizer="small"),
     ],
 )
 def test_bad_rule_parameters_raise(make):
@@ -534,6 +636,20 @@ def test_rules_print_their_parameters():
     assert (
         repr(R.ZBox(torch.zeros(1, 3, 1, 1), 1.0))
         == "ZBox(low=tensor of shape (1, 3, 1, 1), high=1.0)"
+    )
+    # options at their defaults are left out
+    assert repr(R.ZPlus()) == "ZPlus()" and repr(R.Flat()) == "Flat()"
+    assert (
+        repr(R.Gamma(0.5, stabilizer=0.01, generalized=True))
+        == "Gamma(gamma=0.5, stabilizer=0.01, generalized=True)"
+    )
+    assert (
+        repr(R.ZBox(0.0, 1.0, stabilizer=0.1))
+        == "ZBox(low=0.0, high=1.0, stabilizer=0.1)"
+    )
+    assert (
+        repr(R.AlphaBeta(stabilizer=0))
+        == "AlphaBeta(alpha=2.0, beta=1.0, stabilizer=0.0)"
     )
 
 

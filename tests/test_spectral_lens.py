@@ -131,16 +131,6 @@ def test_target_defaults_to_the_argmax_on_the_clean_input():
     )
 
 
-def test_dtype_device_no_grad_and_untouched_model():
-    model = small_cnn().float().train()
-    x = torch.rand(2, 3, 16, 16)
-    before = snapshot(model)
-    with torch.no_grad():
-        a = xl.spectral_lens(model, x, 0, n=2, seed=0)
-    assert a.dtype == torch.float32 and not a.requires_grad
-    assert_untouched(model, before)
-
-
 @pytest.mark.parametrize(
     "options, message",
     [

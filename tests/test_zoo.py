@@ -17,13 +17,21 @@ TOLERANCE = 0.03
 
 @pytest.fixture(scope="module")
 def fresh_shapes():
-    images, labels, _ = data.shapes(FRESH_SHAPES, size=32, seed=FRESH_SEED)
-    return images, labels
+    """Fresh shapes at each image size the zoo was trained on: size -> (images, labels)."""
+    cache = {}
+
+    def at(size: int):
+        if size not in cache:
+            images, labels, _ = data.shapes(FRESH_SHAPES, size=size, seed=FRESH_SEED)
+            cache[size] = images, labels
+        return cache[size]
+
+    return at
 
 
 def held_out(card, fresh_shapes):
     if card["dataset"] == "shapes":
-        return fresh_shapes
+        return fresh_shapes(card["data"]["test"]["size"])
     if card["dataset"] == "digits":
         return data.digits("test")
     test = data.sentences("test")
@@ -50,17 +58,49 @@ def test_beta_grid_of_the_shapes_cnn():
     )
 
 
-def test_resnet_ablations_with_relu_and_smooth_activations():
-    resnets = [
-        zoo.card(n) for n in zoo.available(dataset="shapes", architecture="resnet")
+def resnet_cards(size: int) -> list:
+    return [
+        zoo.card(n)
+        for n in zoo.available(dataset="shapes", architecture="resnet")
+        if zoo.card(n)["data"]["train"]["size"] == size
     ]
-    combos = {(c["bn"], c["skip"], math.isinf(c["beta"])) for c in resnets}
-    assert combos == {
-        (bn, skip, relu)
+
+
+def test_resnet_ablations_with_relu_and_smooth_activations():
+    # 32 px: BatchNorm x skip connections at ReLU and at two softplus sharpnesses
+    cards = resnet_cards(32)
+    combos = sorted((c["bn"], c["skip"], c["beta"]) for c in cards)
+    assert combos == sorted(
+        (bn, skip, beta)
         for bn in (True, False)
         for skip in (True, False)
-        for relu in (True, False)
+        for beta in (math.inf, 5.0, 1.0)
+    )
+    # one recipe: only the three switches differ
+    recipe = {
+        (c["seed"], c["epochs"], c["lr"], c["batch_size"], str(c["data"]))
+        for c in cards
     }
+    assert len(recipe) == 1
+
+
+def test_larger_resnet_setting_at_64_px():
+    cards = resnet_cards(64)
+    combos = sorted((c["bn"], c["skip"], c["beta"]) for c in cards)
+    assert combos == sorted(
+        (bn, True, beta) for bn in (True, False) for beta in (math.inf, 1.0)
+    )
+    small = {(c["bn"], c["skip"], c["beta"]): c for c in resnet_cards(32)}
+    for c in cards:  # the same network and recipe as its 32 px twin, on larger images
+        twin = small[c["bn"], c["skip"], c["beta"]]
+        assert c["params"] == twin["params"] and c["kwargs"] == twin["kwargs"]
+        assert (c["seed"], c["epochs"], c["lr"]) == (
+            twin["seed"],
+            twin["epochs"],
+            twin["lr"],
+        )
+        assert c["data"]["train"] == {**twin["data"]["train"], "size": 64}
+        assert c["accuracy"] > 0.9
 
 
 @pytest.mark.parametrize("name", zoo.available())

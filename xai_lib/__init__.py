@@ -23,10 +23,17 @@ import importlib
 import sys
 
 from . import data, models
-from ._core import METHODS, predict
+from ._core import (
+    METHODS,
+    DegenerateMapWarning,
+    TrainingModeWarning,
+    pick_output,
+    predict,
+)
 from .analysis import metrics, shattered, spectral, stats
 from .methods import (
     aggregate,
+    attribute_dataset,
     baselines,
     deconvnet,
     grad_cam,
@@ -81,9 +88,12 @@ def __dir__():
 
 
 __all__ = [
+    "DegenerateMapWarning",
     "METHODS",
+    "TrainingModeWarning",
     "activations",
     "aggregate",
+    "attribute_dataset",
     "baselines",
     "canonize",
     "data",
@@ -99,6 +109,7 @@ __all__ = [
     "models",
     "occlusion",
     "path_nodes",
+    "pick_output",
     "predict",
     "rise",
     "rise_masks",

@@ -9,11 +9,15 @@ depend on the chunking.
   model;
 * :func:`auto_batch_size`: how many samples go in one forward pass by default;
 * :func:`progress`: a tqdm bar for long loops, off in the book build;
-* :class:`NoiseDraws`: seeded standard normal draws shaped like x, the same for any chunking.
+* :class:`NoiseDraws`: seeded standard normal draws shaped like x, the same for any chunking;
+* :func:`seed_generator`: the generator every seeded draw of the library comes from: seeded by
+  ``seed``, or, for ``seed=None``, from fresh OS entropy, so the global RNG is never used
+  (a call leaves ``torch.get_rng_state()`` as it was, seeded or not).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import NamedTuple
 
@@ -21,20 +25,38 @@ import torch
 from tqdm.auto import tqdm
 
 from .environment import in_book_build
+from .validation import SEED_LIMIT, check_seed
 
-#: Elements (input numbers) processed per forward pass when ``batch_size=None``, by device type.
-#: On a CPU, chunks whose activations stay near the caches are faster than one huge batch
-#: (occlusion and RISE ran 2.2-2.5x faster in chunks of 128 than of 1365 32x32 images): 2**19
-#: elements is about 170 images of 3x32x32, or 3 of 3x224x224. A GPU wants large batches.
-AUTO_BATCH_ELEMENTS = {"cpu": 2**19, "cuda": 2**22}
+#: The automatic chunk (``batch_size=None``) on a CPU, for samples of E input numbers:
+#: sqrt(AUTO_CPU_SCALE / E) samples, at least AUTO_MIN_SAMPLES, at most AUTO_MAX_ELEMENTS / E.
+#: Measured (benchmarks/bench_batching.py, one thread): the fastest fixed chunk is about 128-256
+#: images of 3x32x32 (smaller chunks pay per-call overhead, larger ones leave the caches:
+#: 512 is 1.2-1.5x slower), 64-128 of 3x64x64 and 32-64 of 3x128x128 or 3x224x224 (where one
+#: image's activations fill the caches anyway and small batches make inefficient matrix
+#: products). sqrt(2**26 / E) gives 147, 73, 36 and 21 (so 32) for these four sizes.
+AUTO_CPU_SCALE = 2**26
+AUTO_MIN_SAMPLES = 32
+#: A cap on a chunk's input numbers whatever the device (2**23: 32 MiB of float32, about 1.5 GB
+#: of activations for a backward pass through a ResNet-18), so a default call fits in memory.
+AUTO_MAX_ELEMENTS = 2**23
+#: Input numbers per automatic chunk on an accelerator (CUDA and others), which wants large
+#: batches: 1365 images of 3x32x32 (at least AUTO_MIN_SAMPLES, within AUTO_MAX_ELEMENTS).
+AUTO_BATCH_ELEMENTS = {"cuda": 2**22}
 
 
 def auto_batch_size(sample_numel: int, device="cpu") -> int:
-    """How many samples of ``sample_numel`` elements go in one forward pass on ``device`` by default."""
-    budget = AUTO_BATCH_ELEMENTS.get(
-        torch.device(device).type, AUTO_BATCH_ELEMENTS["cuda"]
-    )
-    return max(1, budget // max(1, sample_numel))
+    """How many samples of ``sample_numel`` elements go in one forward pass on ``device`` by default.
+
+    A fixed rule of the sample size and the device type (no timing, no extra forward pass),
+    so the same call chunks the same way in every process and on every run.
+    """
+    numel = max(1, int(sample_numel))
+    kind = torch.device(device).type
+    if kind == "cpu":
+        size = math.isqrt(AUTO_CPU_SCALE // numel)
+    else:
+        size = AUTO_BATCH_ELEMENTS.get(kind, AUTO_BATCH_ELEMENTS["cuda"]) // numel
+    return max(1, min(max(size, AUTO_MIN_SAMPLES), AUTO_MAX_ELEMENTS // numel))
 
 
 class Chunk(NamedTuple):
@@ -58,11 +80,18 @@ def batches(
     Pair q is variant q // samples of sample q % samples (variant-major: every sample of a
     variant is in one run of pairs, so variant-wise data - a mask, a noise draw - is built
     once per chunk). ``batch_size=None`` chooses the size for the device
-    (:func:`auto_batch_size` of ``sample_numel`` elements per sample). ``desc`` names a
-    progress bar (None: no bar). With ``variants=1``, ``chunk.part`` slices the samples.
+    (:func:`auto_batch_size` of ``sample_numel`` elements per sample) and evens the chunks
+    out (1800 pairs of 3x32x32 samples make 13 chunks of 139 and a last of 132, not 12 of 147
+    and a last of 36). ``desc`` names a progress bar (None: no bar). With ``variants=1``,
+    ``chunk.part`` slices the samples.
     """
     total = variants * samples
-    size = batch_size or auto_batch_size(sample_numel, device)
+    if batch_size:
+        size = batch_size
+    else:
+        size = auto_batch_size(sample_numel, device)
+        chunks = max(1, -(-total // size))  # ceil(total / size)
+        size = max(1, -(-total // chunks))  # the same number of chunks, evened out
     parts = [slice(start, min(start + size, total)) for start in range(0, total, size)]
     with progress(parts, len(parts), desc) as bar:
         for part in bar:
@@ -86,6 +115,32 @@ def progress(iterable, total: int, desc: str | None):
     )
 
 
+def seed_generator(seed: int | None, device="cpu") -> torch.Generator:
+    """A private torch.Generator on ``device``: seeded by ``seed``, or from OS entropy for None.
+
+    ``seed`` is validated (None or an int in [0, 2**63)). The library draws every random
+    number from such a generator, never from the global RNG, so no call changes the caller's
+    random state, and the same seed gives the same draws.
+    """
+    generator = torch.Generator(device=device)
+    seed = check_seed(seed)
+    if seed is None:
+        generator.seed()  # a non-deterministic seed (std::random_device), not the global RNG
+    else:
+        generator.manual_seed(seed)
+    return generator
+
+
+def derived_seed(seed: int | None, salt: int) -> int | None:
+    """A second seed from ``seed`` for an independent stream (None stays None).
+
+    A fixed odd multiplier mixes the two, so the derived stream is not the original shifted.
+    """
+    if seed is None:
+        return None
+    return (check_seed(seed) * 0x9E3779B97F4A7C15 + salt) % SEED_LIMIT
+
+
 class NoiseDraws:
     """Standard normal draws shaped like x (N, *F), produced in order: ``draws(d)`` is draw d.
 
@@ -96,9 +151,7 @@ class NoiseDraws:
 
     def __init__(self, x: torch.Tensor, seed: int | None) -> None:
         self._x = x
-        self._generator = (
-            None if seed is None else torch.Generator(device=x.device).manual_seed(seed)
-        )
+        self._generator = seed_generator(seed, x.device)
         self._index, self._noise = -1, None
 
     def __call__(self, d: int) -> torch.Tensor:

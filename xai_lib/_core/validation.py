@@ -1,9 +1,12 @@
 """Checks of the arguments every public function takes, each failing with a ValueError that
-names the problem: the model, batch-first float inputs, integers, numbers, choices.
+names the problem: the model, batch-first float inputs, integers, numbers, choices, flags
+(:func:`check_bool`: ``abs="no"`` is refused, not read as True) and seeds (:func:`check_seed`:
+None or an int in [0, 2**63)).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -67,9 +70,47 @@ def check_nonnegative(value, name: str) -> float:
     return float(value)
 
 
+def check_bool(value, name: str) -> bool:
+    """True or False, nothing else: ``abs="no"`` or ``abs=1`` is a ValueError, not a truthy flag."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+#: Seeds are integers in [0, SEED_LIMIT): what every torch generator takes.
+SEED_LIMIT = 2**63
+
+
+def check_seed(seed, name: str = "seed") -> int | None:
+    """None (fresh randomness, drawn without touching the global RNG) or an int in [0, 2**63)."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ValueError(
+            f"{name} must be None or an integer in [0, 2**63), got {seed!r} "
+            f"({type(seed).__name__})"
+        )
+    if not 0 <= seed < SEED_LIMIT:
+        raise ValueError(f"{name} must be an integer in [0, 2**63), got {seed!r}")
+    return seed
+
+
 def check_choice(value, name: str, choices: Sequence[str]) -> str:
     if value not in choices:
         raise ValueError(
             f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}"
         )
     return value
+
+
+def check_differentiable(model: nn.Module) -> nn.Module:
+    """A model whose backward pass can run: no parameter or buffer is an inference tensor."""
+    for t in itertools.chain(model.parameters(), model.buffers()):
+        if t.is_inference():
+            raise ValueError(
+                "the model's parameters or buffers were created under torch.inference_mode(), "
+                "so no gradient can pass through them; build or load the model outside "
+                "inference mode (torch.no_grad() is fine for that) to explain it with a "
+                "gradient-based method (the perturbation methods, occlusion and rise, work)"
+            )
+    return model

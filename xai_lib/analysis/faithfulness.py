@@ -21,8 +21,10 @@ import torch
 from torch.nn import functional as F
 
 from .._core import (
+    DegenerateMapWarning,
     batches,
     check_batch_size,
+    check_bool,
     check_choice,
     check_input,
     check_model,
@@ -30,8 +32,11 @@ from .._core import (
     predict,
     preserved,
     resolve_target,
+    seed_generator,
     select_outputs,
+    warn,
 )
+from .._core.alerts import samples as _samples
 from ..methods.baselines import baseline_like
 from .stats import pearson, spearman
 
@@ -88,19 +93,28 @@ def _target_scores(
     out = predict(model, inputs, batch_size)
     if out.dim() == 1:
         out = out[:, None]  # a scalar-output model
+    if softmax and out.dim() == 2 and out.shape[1] == 1:
+        raise ValueError(
+            "softmax=True on a model with one output: the softmax of one logit is always 1, "
+            "so every attribution would score the same; pass softmax=False to score the raw "
+            "output"
+        )
     return select_outputs(out.softmax(dim=1) if softmax else out, target)[0].to(
         inputs.dtype
     )
 
 
-def _prepare(model, x, attribution, target, baseline, batch_size):
-    """Validate the common arguments -> (x, attribution, baseline like x, target LongTensor (N,))."""
+def _prepare(model, x, attribution, baseline, batch_size):
+    """Validate the common arguments -> (x, attribution, baseline like x).
+
+    The target is resolved inside the guard (a forward pass when it is None), by the caller.
+    """
     check_model(model)
     x = _check_x(x)
     attribution = _check_attribution(attribution, x)
     check_batch_size(batch_size)
     canvas = baseline_like(baseline, x)
-    return x, attribution, canvas, resolve_target(model, x, target, batch_size)
+    return x, attribution, canvas
 
 
 def _switch_curve(
@@ -108,11 +122,18 @@ def _switch_curve(
 ):
     """Scores of the target as units switch in order of attribution: (fractions, (N, steps+1))."""
     check_positive_int(steps, "steps")
-    x, attribution, canvas, target = _prepare(
-        model, x, attribution, target, baseline, batch_size
-    )
+    check_bool(softmax, "softmax")
+    x, attribution, canvas = _prepare(model, x, attribution, baseline, batch_size)
     scores = _unit_scores(attribution)  # (N, U)
     n, units = scores.shape
+    constant = (scores == scores[:, :1]).all(dim=1)
+    if constant.any():
+        warn(
+            f"{'insertion' if insert else 'deletion'}: the attribution of {_samples(constant)} "
+            "is constant (e.g. all zero), so it ranks nothing; its units are switched in "
+            "index order (ties always go by index), which scores an arbitrary order",
+            DegenerateMapWarning,
+        )
     order = scores.argsort(dim=1, descending=True, stable=True)
     position = torch.empty_like(order).scatter_(
         1, order, torch.arange(units, device=x.device).expand(n, -1)
@@ -123,7 +144,8 @@ def _switch_curve(
     ).long()  # (steps+1,) units switched at each step
     curve = torch.empty(steps + 1, n, dtype=x.dtype, device=x.device)
     desc = "insertion" if insert else "deletion"
-    with preserved(model):
+    with preserved(model) as model:
+        target = resolve_target(model, x, target, batch_size)
         for chunk in batches(steps + 1, n, batch_size, x[0].numel(), x.device, desc):
             step, sample = chunk.variant, chunk.sample
             moved = position[sample] < switched[step][:, None]  # (P, U)
@@ -151,8 +173,12 @@ def deletion_curve(
     """The target's probability as the most important units are set to ``baseline``, step by step.
 
     Returns (fractions (steps+1,) from 0 to 1, curves (N, steps+1)); step k has round(k U / steps)
-    of the U units (pixels, tokens or features) removed. ``baseline``: a number, a tensor
-    broadcastable to x, or ``"blur"`` (images). ``softmax=False`` scores the raw output instead.
+    of the U units (pixels, tokens or features) removed. Units of equal attribution are removed
+    in index order (row-major for pixels); a constant map (all zero, say) ranks nothing and is
+    scored in that order, with a :class:`DegenerateMapWarning`. ``baseline``: a number, a
+    tensor broadcastable to x, or ``"blur"`` (images). ``softmax=False`` scores the raw output
+    instead; ``softmax=True`` needs a model with at least two outputs (the softmax of one
+    logit is 1 whatever the input).
     """
     return _switch_curve(
         model,
@@ -244,7 +270,8 @@ def _random_subsets(
 
     Drawn on the CPU from ``seed``, so the subsets are the same on every device and batch size.
     """
-    generator = None if seed is None else torch.Generator().manual_seed(seed)
+    # on the CPU; seed=None: fresh OS entropy, never the global RNG
+    generator = seed_generator(seed)
     if x.dim() != 4:
         return (
             torch.rand(n, x.shape[1], generator=generator, dtype=torch.float64) < subset
@@ -280,8 +307,11 @@ def mu_fidelity(
     features are removed one by one with that probability. For each subset the attribution mass
     is the sum of the attribution over the removed units, and the drop is f_target(x) -
     f_target(x with the subset removed), on the raw outputs (``softmax=True``: probabilities).
-    ``correlation``: ``"spearman"`` (Xplique's choice) or ``"pearson"`` (Bhatt et al.). NaN where
-    the masses or the drops do not vary. Same seed, same result, for any batch_size.
+    ``correlation``: ``"spearman"`` (Xplique's choice) or ``"pearson"`` (Bhatt et al.). A
+    correlation is undefined where the masses do not vary over the subsets (an all-zero map) or
+    the drops do not (the model ignores the removed cells): those samples get NaN, with a
+    :class:`DegenerateMapWarning` naming them. Same seed, same result, for any batch_size;
+    ``seed=None`` draws fresh subsets without touching the global RNG.
     """
     if (
         isinstance(subset, bool)
@@ -294,14 +324,14 @@ def mu_fidelity(
     check_positive_int(n, "n")
     check_positive_int(grid, "grid")
     check_choice(correlation, "correlation", CORRELATIONS)
-    x, attribution, canvas, target = _prepare(
-        model, x, attribution, target, baseline, batch_size
-    )
+    check_bool(softmax, "softmax")
+    x, attribution, canvas = _prepare(model, x, attribution, baseline, batch_size)
     removed = _random_subsets(x, subset, n, grid, seed)  # (n, U)
     mass = _unit_scores(attribution) @ removed.to(x.dtype).T  # (N, n)
     samples = x.shape[0]
     perturbed = torch.empty(n, samples, dtype=x.dtype, device=x.device)
-    with preserved(model):
+    with preserved(model) as model:
+        target = resolve_target(model, x, target, batch_size)
         full = _target_scores(model, x, target, softmax, batch_size)
         for chunk in batches(
             n, samples, batch_size, x[0].numel(), x.device, "mu_fidelity"
@@ -312,7 +342,24 @@ def mu_fidelity(
             scores = _target_scores(model, inputs, target[sample], softmax)
             perturbed.view(-1)[chunk.part] = scores
     drop = full[:, None] - perturbed.T  # (N, n)
-    return spearman(mass, drop) if correlation == "spearman" else pearson(mass, drop)
+    flat_mass = (mass == mass[:, :1]).all(dim=1)
+    flat_drop = (drop == drop[:, :1]).all(dim=1)
+    for flat, what in (
+        (
+            flat_mass,
+            "the attribution mass removed does not vary over the subsets (e.g. an "
+            "all-zero map)",
+        ),
+        (flat_drop & ~flat_mass, "the output drop does not vary over the subsets"),
+    ):
+        if flat.any():
+            warn(
+                f"mu_fidelity: for {_samples(flat)} {what}, so the correlation is undefined: "
+                "NaN",
+                DegenerateMapWarning,
+            )
+    value = spearman(mass, drop) if correlation == "spearman" else pearson(mass, drop)
+    return torch.where(flat_mass | flat_drop, torch.full_like(value, torch.nan), value)
 
 
 def completeness_error(
@@ -326,10 +373,9 @@ def completeness_error(
         raise ValueError(
             f"baseline must be None, a number or a tensor, got {baseline!r}"
         )
-    x, attribution, reference, target = _prepare(
-        model, x, attribution, target, baseline, batch_size
-    )
-    with preserved(model):
+    x, attribution, reference = _prepare(model, x, attribution, baseline, batch_size)
+    with preserved(model) as model:
+        target = resolve_target(model, x, target, batch_size)
         gap = _target_scores(model, x, target, False, batch_size) - _target_scores(
             model, reference, target, False, batch_size
         )

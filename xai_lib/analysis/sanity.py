@@ -10,8 +10,10 @@ import copy
 import torch
 
 from .._core import (
+    check_bool,
     check_input,
     check_model,
+    check_seed,
     find_module,
     get_method,
     preserved,
@@ -67,8 +69,13 @@ def model_randomization(
     check_model(model)
     x = check_input(x).detach()
     explain = get_method(method)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise ValueError(f"seed must be an int, got {seed!r}")
+    if seed is None:
+        raise ValueError(
+            "seed must be an integer in [0, 2**63) (it seeds the re-initialization)"
+        )
+    check_seed(seed)
+    check_bool(absolute, "absolute")
+    check_bool(return_maps, "return_maps")
     names = _randomizable_layers(model) if layers is None else list(layers)
     if not names:
         raise ValueError("the model has no layers with parameters to randomize")
@@ -77,10 +84,11 @@ def model_randomization(
             raise ValueError(
                 f"layer {name!r} has no reset_parameters() to randomize it with"
             )
-    with preserved(model):
-        target = resolve_target(model, x, target)
-        original = explain(model, x, target, **method_options)
-    randomized = copy.deepcopy(model)
+    with preserved(model) as module:
+        target = resolve_target(module, x, target)
+        original = explain(module, x, target, **method_options)
+        # copied in eval mode (the library's policy), eager; the original is left as it was
+        randomized = copy.deepcopy(module)
     reference = original.abs() if absolute else original
     correlations, maps = [], []
     for i, name in enumerate(progress(names, len(names), "randomizing layers")):

@@ -1,7 +1,7 @@
 """Shattered gradients: deep ReLU networks whose gradients oscillate faster than we can look.
 
 Following Balduzzi et al., "The shattered gradients problem: if resnets are the answer, then
-what is the question?" (ICML 2017), and the construction of Montavon's tutorial (sources/003):
+what is the question?" (ICML 2017), and the construction of Montavon's tutorial slides:
 
 * ``sawtooth(depth)``: the tent map g(x) = 2 ReLU(x) - 4 ReLU(x - 0.5) composed ``depth``
   times, as a width-2 ReLU network; on [0, 1] it has 2^depth linear pieces of slope +-2^depth,

@@ -1,4 +1,4 @@
-"""The chapter notebooks' conventions, checked, and the student edition made from them.
+"""The chapter notebooks' conventions, checked, and the plain student edition made from them.
 
 * :data:`COLAB_INSTALL_CELL`: the first code cell of every chapter, verbatim. It installs xai_lib
   from :data:`REPOSITORY_URL` (which equals ``repository.url`` in ``_config.yml``) in Colab only.
@@ -7,8 +7,12 @@
   a checker cell).
 * :func:`student_edition`: a copy of a notebook with every solution replaced by a placeholder
   code cell (a skeleton of the solution's functions, raising NotImplementedError), exercises shown
-  as plain Markdown, and the checker cells kept: the notebook runs to the end, each checker
-  telling the student what is still missing. :func:`write_student_edition` does a whole folder.
+  as plain Markdown, an answer cell for every written question (and for the written part of a
+  coded exercise, see the tables of :mod:`xai_lib.exercises.table`), and the checker cells kept:
+  the notebook runs to the end, each checker telling the student what is still missing.
+  :func:`write_student_edition` does a whole folder. The nbgrader edition is :mod:`.course`.
+
+The MyST reading (:func:`split_markdown`, :class:`Directive`) lives in :mod:`.myst`.
 """
 
 from __future__ import annotations
@@ -17,8 +21,25 @@ import ast
 import copy
 import re
 import shutil
-from dataclasses import dataclass, field
 from pathlib import Path
+
+from .chapters import answer_cell, calls_checker, chapter_of, mark_edition
+from .myst import Directive, directives, exercise_markdown, split_markdown
+
+__all__ = [
+    "COLAB_INSTALL_CELL",
+    "PLACEHOLDER",
+    "REPOSITORY_URL",
+    "Directive",
+    "calls_checker",
+    "convention_problems",
+    "first_code_cell",
+    "skeleton",
+    "split_markdown",
+    "starts_with_install_cell",
+    "student_edition",
+    "write_student_edition",
+]
 
 #: The repository the book and the Colab install cell point at (``repository.url`` in _config.yml).
 REPOSITORY_URL = "https://github.com/xai-lib/xai-lib"
@@ -32,73 +53,6 @@ if "google.colab" in sys.modules:
 
 PLACEHOLDER = "# Your solution here"
 
-# An opening MyST directive fence: ```{name} argument  or  :::{name} argument
-_FENCE_OPEN = re.compile(
-    r"^ {0,3}(?P<fence>`{3,}|:{3,})\{(?P<name>[\w-]+)\}\s*(?P<argument>.*?)\s*$"
-)
-_OPTION = re.compile(r"^:(?P<key>[\w-]+):\s*(?P<value>.*?)\s*$")
-
-
-@dataclass
-class Directive:
-    """One directive block of a Markdown cell: name, argument, ``:key: value`` options and body."""
-
-    name: str
-    argument: str
-    options: dict = field(default_factory=dict)
-    body: str = ""
-    text: str = ""  # the whole block as written
-
-
-def split_markdown(source: str) -> list[str | Directive]:
-    """A Markdown cell as a list of plain-text chunks and top-level :class:`Directive` blocks, in order."""
-    lines = source.split("\n")
-    parts: list[str | Directive] = []
-    plain: list[str] = []
-    i = 0
-    while i < len(lines):
-        opening = _FENCE_OPEN.match(lines[i])
-        if not opening:
-            plain.append(lines[i])
-            i += 1
-            continue
-        fence = opening["fence"]
-        end = i + 1
-        # the closing fence: the same character, at least as long, nothing else on the line
-        while end < len(lines) and not re.fullmatch(
-            rf" {{0,3}}{re.escape(fence[0])}{{{len(fence)},}}\s*", lines[end]
-        ):
-            end += 1
-        inner = lines[i + 1 : end]
-        options = {}
-        while inner and _OPTION.match(inner[0]):
-            option = _OPTION.match(inner.pop(0))
-            options[option["key"]] = option["value"]
-        if plain:
-            parts.append("\n".join(plain))
-            plain = []
-        parts.append(
-            Directive(
-                opening["name"],
-                opening["argument"],
-                options,
-                "\n".join(inner).strip("\n"),
-                "\n".join(lines[i : end + 1]),
-            )
-        )
-        i = end + 1
-    if plain:
-        parts.append("\n".join(plain))
-    return parts
-
-
-def _directives(cell) -> list[Directive]:
-    return (
-        [p for p in split_markdown(cell.source) if isinstance(p, Directive)]
-        if cell.cell_type == "markdown"
-        else []
-    )
-
 
 def first_code_cell(nb) -> str | None:
     return next((c.source for c in nb.cells if c.cell_type == "code"), None)
@@ -108,11 +62,6 @@ def starts_with_install_cell(nb) -> bool:
     """Is the first code cell :data:`COLAB_INSTALL_CELL` (trailing whitespace aside)?"""
     first = first_code_cell(nb)
     return first is not None and first.rstrip() == COLAB_INSTALL_CELL
-
-
-def calls_checker(source: str) -> bool:
-    """Does a code cell call an exercise checker (``xl.exercises.chNN.check_name(...)``)?"""
-    return re.search(r"\bch\d\d\.check_\w+\(", source) is not None
 
 
 # --------------------------------------------------------------------------- conventions
@@ -135,7 +84,7 @@ def convention_problems(nb, name: str = "notebook") -> list[str]:
     labels = {
         d.options.get("label")
         for c in nb.cells
-        for d in _directives(c)
+        for d in directives(c)
         if d.name in ("exercise", "exercise-start")
     }
     problems += [
@@ -155,7 +104,7 @@ def convention_problems(nb, name: str = "notebook") -> list[str]:
                     )
                 last_end = None
             continue
-        for d in _directives(cell):
+        for d in directives(cell):
             if d.name == "solution-start":
                 if open_at is not None:
                     problems.append(
@@ -226,32 +175,34 @@ def _stub(node) -> str | None:
         return ast.unparse(stub)
     if isinstance(node, ast.ClassDef):
         # the class keeps its bases and its methods' signatures, so code that names it still runs
-        stub = copy.deepcopy(node)
-        methods = [
-            ast.parse(_stub(item)).body[0]
+        klass = copy.deepcopy(node)
+        methods: list[ast.stmt] = [
+            ast.parse(_stub(item) or "pass").body[0]
             for item in node.body
             if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))
         ]
-        stub.body = _with_docstring(node, methods or [ast.Pass()])
-        return ast.unparse(stub)
-    if isinstance(node, ast.Assign) and all(
-        isinstance(t, ast.Name) for t in node.targets
-    ):
-        return " = ".join(t.id for t in node.targets) + " = ..."
+        klass.body = _with_docstring(node, methods or [ast.Pass()])
+        return ast.unparse(klass)
+    if isinstance(node, ast.Assign):
+        names = [t.id for t in node.targets if isinstance(t, ast.Name)]
+        if len(names) == len(node.targets):
+            return " = ".join(names) + " = ..."
     return None
 
 
-def _exercise_markdown(d: Directive) -> str:
-    """An exercise directive as Markdown that reads well in Jupyter and Colab."""
-    heading = f"**Exercise: {d.argument}**" if d.argument else "**Exercise**"
-    return (
-        heading + "\n" + (f"\n{d.body}" if d.body else "")
-    )  # a blank line: the text below is a new paragraph
+def _written_parts(nb) -> set[str]:
+    """Labels of the coded exercises whose table entry has a written part (points > 0)."""
+    from ..exercises.table import Coded, chapter_table
+
+    chapter = chapter_of(nb)
+    table = chapter_table(chapter) if chapter else {}
+    return {k for k, e in table.items() if isinstance(e, Coded) and e.written}
 
 
 def student_edition(nb):
     """A copy of ``nb`` for students: solutions out, placeholders in, checkers kept, outputs cleared,
-    and the Colab install cell first (added if missing). Raises ValueError on unbalanced
+    an answer cell for every written question (and written part of a coded exercise), and the
+    Colab install cell first (added if missing). Raises ValueError on unbalanced
     solution-start / solution-end.
     """
     import nbformat  # only the student edition needs it: `import xai_lib` works without
@@ -262,13 +213,19 @@ def student_edition(nb):
         if starts_with_install_cell(nb)
         else [nbformat.v4.new_code_cell(COLAB_INSTALL_CELL)]
     )
-    solution_label, solution_code = None, []
+    written_parts = _written_parts(nb)
+    solution_label, solution_code, checked = None, [], None
     for cell in nb.cells:
         if cell.cell_type != "markdown":
             if solution_label is not None:
                 solution_code.append(cell.source)
-            else:
-                cells.append(_cleared(cell))
+                continue
+            cells.append(_cleared(cell))
+            if checked in written_parts and calls_checker(cell.source):
+                cells.append(
+                    answer_cell(checked, "the questions of the exercise above")
+                )
+            checked = None
             continue
         kept: list[str] = []
         first_piece = True
@@ -302,23 +259,32 @@ def student_edition(nb):
                     raise ValueError("a solution-end without its solution-start")
                 flush()
                 stubs = [s for s in (skeleton(code) for code in solution_code) if s]
-                cells.append(
-                    nbformat.v4.new_code_cell("\n\n\n".join([PLACEHOLDER] + stubs))
+                placeholder = nbformat.v4.new_code_cell(
+                    "\n\n\n".join([PLACEHOLDER] + stubs)
                 )
-                solution_label = None
+                placeholder.metadata["xai_lib"] = {
+                    "answer": solution_label,
+                    "part": "code",
+                }
+                cells.append(placeholder)
+                solution_label, checked = None, solution_label
+            elif part.name == "solution" and solution_label is None:
+                flush()
+                cells.append(answer_cell(part.argument))
             elif solution_label is not None or part.name in (
                 "solution",
                 "exercise-end",
             ):
                 continue
             elif part.name in ("exercise", "exercise-start"):
-                kept.append(_exercise_markdown(part))
+                kept.append(exercise_markdown(part))
             else:
                 kept.append(part.text)
         flush()
     if solution_label is not None:
         raise ValueError(f"solution {solution_label!r} never ends (no solution-end)")
     out.cells = cells
+    mark_edition(out, "plain", chapter_of(nb))
     return out
 
 

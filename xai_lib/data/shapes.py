@@ -12,7 +12,7 @@ from typing import NamedTuple
 import torch
 from torch.nn import functional as F
 
-from .._core import batches, check_positive_int
+from .._core import batches, check_bool, check_positive_int, seed_generator
 
 SHAPE_CLASSES = ("circle", "square", "triangle", "cross", "ring", "diamond")
 
@@ -45,15 +45,17 @@ def shapes(n: int, size: int = 32, seed: int = 0, *, return_background: bool = F
     Classes are balanced (each appears n // 6 or n // 6 + 1 times, shuffled). With
     ``return_background=True`` a fourth tensor holds the same images without their object
     (identical outside the mask): the counterfactual "nothing there" input, a natural
-    baseline for Integrated Gradients.
+    baseline for Integrated Gradients. ``seed``: an int in [0, 2**63) (the same seed, the same
+    images), or None for a fresh draw; the global RNG is not used.
     """
     check_positive_int(n, "n")
+    check_bool(return_background, "return_background")
     check_positive_int(size, "size")
     if size < 16:
         raise ValueError(
             f"size must be at least 16 pixels for the shapes to be recognisable, got {size}"
         )
-    g = torch.Generator().manual_seed(seed)
+    g = seed_generator(seed)  # validates the seed
     labels = (torch.arange(n) % len(SHAPE_CLASSES))[torch.randperm(n, generator=g)]
     geometry = _random_geometry(labels, size, g)
     background = _backgrounds(n, size, g)  # (N, 3, H, W)

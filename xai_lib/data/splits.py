@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .._core import check_choice, check_positive_int
+from .._core import check_choice, check_positive_int, seed_generator
 
 SPLITS = ("all", "train", "test")
 
@@ -24,7 +24,7 @@ def train_test_split(
         raise ValueError(
             f"test_fraction must be a number in (0, 1), got {test_fraction!r}"
         )
-    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    order = torch.randperm(n, generator=seed_generator(seed))
     n_test = max(1, round(n * test_fraction))
     return order[n_test:].sort().values, order[:n_test].sort().values
 

@@ -23,17 +23,21 @@ Writing a chapter's checkers (xai_lib/exercises/chNN.py)
     from .checks import check_function, random_cases
     from .feedback import Feedback, checker
 
-    def _case(generator):                       # the arguments of one call, from a seeded generator
+    def _case(generator):  # the arguments of one call, from a seeded generator
         ...
         return model, x
 
     @checker
     def check_integrated_gradients(my_integrated_gradients) -> Feedback:
-        \"\"\"my_integrated_gradients(model, x, baseline, steps) -> tensor shaped like x.\"\"\"
-        return check_function(my_integrated_gradients,
-                              lambda model, x, b, s: integrated_gradients(model, x, 0, baseline=b, steps=s),
-                              random_cases(_case, seeds=(0, 1, 2)), rtol=1e-4, atol=1e-6,
-                              hint="average the gradients at the points baseline + k/steps (x - baseline)")
+        \"\"\"my_integrated_gradients(model, x, baseline, steps): shaped like x.\"\"\"
+        return check_function(
+            my_integrated_gradients,
+            lambda model, x, b, s: integrated_gradients(model, x, 0, baseline=b, steps=s),
+            random_cases(_case, seeds=(0, 1, 2)),
+            rtol=1e-4,
+            atol=1e-6,
+            hint="average the gradients at baseline + k/steps (x - baseline)",
+        )
 
 The reference is the library itself wherever it can be; cases are small (CPU, milliseconds) and
 float64; a check returns a :class:`Feedback` (never raises on wrong student code), with a hint
@@ -41,6 +45,11 @@ that helps without giving the answer away. For a single value (a number, a tenso
 ``return compare(answer, expected, name="your answer", hint=...)``. Test every checker in
 tests/test_exercises.py: it passes on the reference solution and fails, with a useful message,
 on a typical mistake.
+
+A "write it by hand" checker passes ``forbid=(the library functions it rewrites,)`` to
+:func:`check_function`: an answer that calls one of them fails, saying why (shortcuts.py).
+Every chapter module ends with ``EXERCISES``, its exercises' points and rubrics, keyed by
+label (table.py); the graded edition and ``python -m xai_lib.exercises grade`` read it.
 
 Exercises in a chapter notebook
 -------------------------------
@@ -58,7 +67,7 @@ sphinx-exercise's gated directives, each fence in a Markdown cell::
                 :class: dropdown
                 ```
     [code]      def my_integrated_gradients(model, x, baseline, steps):
-                    ...                                  # the solution: any number of code cells
+                    ...                  # the solution: any number of code cells
     [markdown]  ```{solution-end}
                 ```
     [code]      xl.exercises.ch05.check_integrated_gradients(my_integrated_gradients)

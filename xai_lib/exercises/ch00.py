@@ -10,9 +10,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..methods.gradients import gradient_x_input
+from ..methods.gradients import gradient_x_input, integrated_gradients, saliency
 from .checks import Case, check_function, random_cases
 from .feedback import Feedback, checker
+from .table import Coded
 
 
 def _linear_case(generator: torch.Generator) -> tuple[nn.Module, torch.Tensor]:
@@ -51,6 +52,21 @@ def check_linear_contributions(linear_contributions) -> Feedback:
         _reference,
         cases,
         name="linear_contributions",
+        forbid=(gradient_x_input, saliency, integrated_gradients),
         hint="model.weight has shape (1, D); multiply its row by x (broadcasting over the "
         "batch) and leave the bias out: it belongs to no feature.",
     )
+
+
+#: The graded edition's table (see :mod:`xai_lib.exercises.table`): exercise label -> points,
+#: the checker and the answer it grades, and the rubric of the written parts.
+EXERCISES = {
+    "ch00-linear-contributions": Coded(
+        check_linear_contributions,
+        "linear_contributions",
+        points=2,
+        written=1,
+        rubric="- 1 point: the bias belongs to no feature: it is left out, so the shares "
+        "add up to f(x) - b",
+    ),
+}

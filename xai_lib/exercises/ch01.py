@@ -10,9 +10,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..methods.gradients import saliency
+from .._core.targets import gradient
+from ..methods.gradients import gradient_x_input, saliency
 from .checks import Case, check_function, random_cases
 from .feedback import Feedback, checker
+from .table import Coded, Written
 
 
 def _linear_case(generator: torch.Generator) -> tuple[nn.Module, torch.Tensor]:
@@ -88,8 +90,49 @@ def check_taylor_terms(taylor_terms) -> Feedback:
         _taylor_terms,
         cases,
         name="taylor_terms",
+        forbid=(saliency, gradient_x_input, gradient),
         rtol=1e-6,
         atol=1e-9,
         hint="take the gradient of output 0 at the root (not at x): make root require "
         "gradients, run the model on it, and multiply the gradient by x - root.",
     )
+
+
+#: The graded edition's table (see :mod:`xai_lib.exercises.table`): exercise label -> points,
+#: the checker and the answer it grades, and the rubric of the written parts.
+EXERCISES = {
+    "ch01-nearest-root": Coded(
+        check_nearest_root,
+        "nearest_root",
+        points=2,
+        written=2,
+        rubric="- 1 point: derives x - x̃ = f(x) w / ||w||², hence R_i = w_i² f(x) / ||w||²\n"
+        "- 1 point: judges it not sensible: the scores depend on x only through f(x) (the "
+        "squared weights, rescaled), so an absent feature (x_i = 0) still gets credit",
+    ),
+    "ch01-taylor-terms": Coded(check_taylor_terms, "taylor_terms", points=2),
+    "ch01-euler": Written(
+        3,
+        "- 1 point: differentiates f(tx) = t^k f(x) in t and sets t = 1: "
+        "Σ_i x_i ∂_i f(x) = k f(x)\n"
+        "- 1 point: x_1 x_2 has degree 2, so Gradient x Input sums to 2 f(x)\n"
+        "- 1 point: ReLU networks without biases are positively homogeneous of degree 1 "
+        "(max(0, tz) = t max(0, z) for t > 0); biases break it",
+    ),
+    "ch01-bias-feature": Written(
+        2,
+        "- 1 point: answer 1, the bias reported as the score of a pseudo-feature (the "
+        "pixels' scores are still w_i x_i, adding up to f(x) - b)\n"
+        "- 1 point: the constant feature is the same for every input, so its score says "
+        "nothing about this input, only the model's prior for the class",
+    ),
+    "ch01-root-segment": Written(
+        3,
+        "- 1 point: towards the origin: root (√2, 1/√2), R = (√2 - 1, √2 - 1), sum ≈ 0.83, "
+        "error ≈ 0.17\n"
+        "- 1 point: towards (0, 1): root (1, 1), R = (1, 0), sum 1 = f(x), error 0 (f is "
+        "linear along that segment)\n"
+        "- 1 point: the direction of the search decides which features get credit, the "
+        "curvature along the segment decides the error",
+    ),
+}

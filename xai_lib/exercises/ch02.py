@@ -12,9 +12,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..methods.perturbation import occlusion
 from ..models.self_explaining import GAM, receptive_field
 from .checks import Case, check_function, occlude_features, random_cases
 from .feedback import Feedback, checker
+from .table import Coded, Written
 
 
 def _occlusion_scores(
@@ -68,6 +70,7 @@ def check_occlusion_scores(occlusion_scores) -> Feedback:
         _occlusion_scores,
         cases,
         name="occlusion_scores",
+        forbid=(occlusion,),
         rtol=1e-6,
         atol=1e-9,
         hint="for each feature i, copy x, set column i of the copy to reference[i], run the "
@@ -109,7 +112,43 @@ def check_receptive_field_size(receptive_field_size) -> Feedback:
         _receptive_field_size,
         cases,
         name="receptive_field_size",
+        forbid=(receptive_field,),
         hint="a layer with kernel k widens the window by k - 1 of its own input steps, and one "
         "such step is the product of the strides of all earlier layers (not of this "
         "layer) in pixels.",
     )
+
+
+#: The graded edition's table (see :mod:`xai_lib.exercises.table`): exercise label -> points,
+#: the checker and the answer it grades, and the rubric of the written parts.
+EXERCISES = {
+    "ch02-gam-occlusion": Coded(
+        check_occlusion_scores,
+        "occlusion_scores",
+        points=2,
+        written=1,
+        rubric="- 1 point: only g_i changes when x_i is replaced, so R_i = g_i(x_i) - "
+        "g_i(x̄_i): the shape function up to a constant that depends on the reference only",
+    ),
+    "ch02-receptive-field": Coded(
+        check_receptive_field_size,
+        "receptive_field_size",
+        points=2,
+        written=1,
+        rubric="- 1 point: 11 convolutions (each 3x3 adds 2 pixels: 1 + 2n ≥ 22), all at "
+        "full resolution",
+    ),
+    "ch02-max-not-gam": Written(
+        2,
+        "- 1 point: the interaction f(1,1) - f(1,0) - f(0,1) + f(0,0) is 0 for every GAM "
+        "(the g terms cancel)\n"
+        "- 1 point: it is 1 - 1 - 1 + 0 = -1 for the maximum, so no GAM fits the four points",
+    ),
+    "ch02-one-pixel": Written(
+        2,
+        "- 1 point: it sees only the colours of single pixels, which are random: little "
+        "about the shape (at most the object's area), accuracy little above chance (1/6)\n"
+        "- 1 point: its evidence maps are perfectly sharp and meaningless (the extreme end "
+        "of the trade-off)",
+    ),
+}

@@ -15,6 +15,7 @@ from torch import nn
 from ..methods.perturbation import occlusion
 from .checks import Case, check_function, occlude_features, random_cases
 from .feedback import Feedback, checker
+from .table import Coded, Written
 
 
 class _MaxOfFeatures(nn.Module):
@@ -64,6 +65,7 @@ def check_feature_occlusion(feature_occlusion) -> Feedback:
         _reference_occlusion,
         cases,
         name="feature_occlusion",
+        forbid=(occlusion,),
         rtol=1e-7,
         atol=1e-10,
         hint="for each feature i, copy x (x.clone()), set column i of the copy to value, and subtract the "
@@ -119,7 +121,42 @@ def check_occlusion_passes(occlusion_passes) -> Feedback:
         _counted_passes,
         cases,
         name="occlusion_passes",
+        forbid=(occlusion,),
         hint="count the window positions along one side, 0, stride, 2 stride, ... until a window reaches "
         "the far border (the last one may stick out: round up, math.ceil), square that for the two "
         "axes, and add the one pass on the clean image.",
     )
+
+
+#: The graded edition's table (see :mod:`xai_lib.exercises.table`): exercise label -> points,
+#: the checker and the answer it grades, and the rubric of the written parts.
+EXERCISES = {
+    "ch03-feature-occlusion": Coded(
+        check_feature_occlusion,
+        "feature_occlusion",
+        points=2,
+        written=1,
+        rubric="- 1 point: on max(x_1, x_2, x_3) at (3, 3, 0) every score is 0: removing "
+        "either of two equal maxima changes nothing",
+    ),
+    "ch03-occlusion-passes": Coded(
+        check_occlusion_passes, "occlusion_passes", points=2
+    ),
+    "ch03-additive": Written(
+        3,
+        "- 1 point: (a) only g_i differs between x and x_{-i}, so R_i = g_i(x_i) - g_i(b_i), "
+        "and the sum is f(x) - f(b)\n"
+        "- 1 point: (b) at (3, 3) Σ R = 0 while f(x) - f(0) = 3; at (3, 1) R = (2, 0), "
+        "Σ R = 2 ≠ 3\n"
+        "- 1 point: (b) the Shapley values at (3, 3) are 1.5 each (the mean of 0 and 3 over "
+        "the two orders), adding up to 3",
+    ),
+    "ch03-rise-normalization": Written(
+        3,
+        "- 1 point: for a constant model E[c M(u)] = c p, so dividing by p gives c\n"
+        "- 1 point: E[f M(u)] = p E[f | M(u) = 1]; without the division the map is p times "
+        "smaller (the same picture, its values no longer a probability)\n"
+        "- 1 point: masking makes hidden pixels black: on a black object hiding changes "
+        "nothing, the zero filler's blindness",
+    ),
+}

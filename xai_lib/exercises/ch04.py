@@ -13,12 +13,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .._core.targets import gradient
 from ..methods.aggregation import aggregate
-from ..methods.gradients import saliency
-from ..methods.text import token_attributions
+from ..methods.gradients import gradient_x_input, saliency, smoothgrad
+from ..methods.text import token_attributions, token_scores
 from ..models import TextClassifier
 from .checks import check_function, random_cases, random_parameters
 from .feedback import Feedback, checker
+from .table import Coded, Written
 
 
 def _image_case(generator: torch.Generator) -> tuple:
@@ -53,6 +55,7 @@ def check_saliency_map(saliency_map) -> Feedback:
         _reference_saliency_map,
         random_cases(_image_case, seeds=(0, 1, 2)),
         name="saliency_map",
+        forbid=(saliency, gradient_x_input, smoothgrad, gradient),
         rtol=1e-7,
         atol=1e-10,
         hint="make a copy of x that requires grad, pick each image's target output with "
@@ -88,9 +91,48 @@ def check_token_contributions(token_contributions) -> Feedback:
         _reference_token_contributions,
         random_cases(_text_case, seeds=(0, 1, 2)),
         name="token_contributions",
+        forbid=(token_attributions, token_scores, gradient_x_input, saliency),
         rtol=1e-7,
         atol=1e-10,
         hint="differentiate with respect to the embeddings, not the token ids: e = model.embed(tokens)"
         ".detach().requires_grad_(), run model(e), take the gradient of the target column's sum, "
         "multiply it by e and sum over the last dimension.",
     )
+
+
+#: The graded edition's table (see :mod:`xai_lib.exercises.table`): exercise label -> points,
+#: the checker and the answer it grades, and the rubric of the written parts.
+EXERCISES = {
+    "ch04-saliency-map": Coded(
+        check_saliency_map,
+        "saliency_map",
+        points=2,
+        written=1,
+        rubric="- 1 point: the images of a batch do not interact (eval mode), so the "
+        "gradient of the sum of the target scores with respect to image n is that of image "
+        "n's own score",
+    ),
+    "ch04-token-contributions": Coded(
+        check_token_contributions,
+        "token_contributions",
+        points=2,
+        written=1,
+        rubric="- 1 point: the difference is the network's local bias: the biases of the "
+        "active convolution units and of the output layer, which belong to no token",
+    ),
+    "ch04-relu-unit": Written(
+        3,
+        "- 1 point: (a) active: saliency w, Gradient x Input w ⊙ x; inactive: both zero "
+        "(the gradient sees only the flat piece)\n"
+        "- 1 point: (b) where the unit is active, Σ_i w_i x_i = w·x = f(x) - b\n"
+        "- 1 point: (c) b = 0: the unit is then positively homogeneous of degree 1, and "
+        "x·∇f(x) = f(x) (Euler's theorem)",
+    ),
+    "ch04-aggregation": Written(
+        2,
+        "- 1 point: (a) ∇f = (1, -1, 0): max_abs 1, sum 0, l2 √2, abs_sum 2; the signed sum "
+        "says the pixel is ignored although two channels matter (they cancel)\n"
+        "- 1 point: (b) x ⊙ ∇f = (0.5, -0.5, 0): max_abs 0.5, sum 0, l2 ≈ 0.71, abs_sum 1; "
+        "here the sum is right: the pixel was looked at but contributed nothing to f = 0",
+    ),
+}

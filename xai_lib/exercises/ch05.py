@@ -13,6 +13,7 @@ from torch import nn
 from ..methods.gradients import integrated_gradients
 from .checks import Case, check_function, random_cases, random_parameters
 from .feedback import Feedback, checker
+from .table import Coded, Written
 
 
 def _vector_case(generator: torch.Generator) -> tuple:
@@ -87,9 +88,41 @@ def check_integrated_gradients(my_integrated_gradients) -> Feedback:
         _reference,
         cases,
         name="my_integrated_gradients",
+        forbid=(integrated_gradients,),
         rtol=1e-6,
         atol=1e-9,
         hint="evaluate the gradient at baseline + alpha_k (x - baseline) for the cell midpoints "
         "alpha_k = (k + 1/2) / steps, k = 0 .. steps - 1 (not the right ends k / steps), average "
         "those gradients, and multiply the average by (x - baseline).",
     )
+
+
+#: The graded edition's table (see :mod:`xai_lib.exercises.table`): exercise label -> points,
+#: the checker and the answer it grades, and the rubric of the written parts.
+EXERCISES = {
+    "ch05-integrated-gradients": Coded(
+        check_integrated_gradients, "my_integrated_gradients", points=3
+    ),
+    "ch05-midpoint-kink": Written(
+        3,
+        "- 1 point: IG(3; 0) = 3 · 1/3 = 1 = f(3) - f(0) (the gradient is 1 for α < 1/3, "
+        "then 0)\n"
+        "- 1 point: the midpoint rule gives 3⌈m/3 - 1/2⌉/m, exact for m a multiple of 3 "
+        "(the kink falls on a cell edge)\n"
+        "- 1 point: otherwise 3j/(3j + 1) or 3(j + 1)/(3j + 2): the error is exactly 1/m",
+    ),
+    "ch05-degree-k": Written(
+        2,
+        "- 1 point: t ∇f(tx) = t^k ∇f(x) gives ∇f(αx) = α^(k-1) ∇f(x), and integrating "
+        "α^(k-1) gives IG = x ⊙ ∇f(x) / k\n"
+        "- 1 point: for x_1 x_2 at (a, b) Gradient x Input (ab, ab) sums to 2 f(x), IG "
+        "(ab/2, ab/2) to f(x) - f(0): only IG is complete",
+    ),
+    "ch05-blind-baseline": Written(
+        2,
+        "- 1 point: every attribution carries the factor x_i - x'_i: black pixels get 0 "
+        "under the black baseline, the background under the 'background only' baseline\n"
+        "- 1 point: yes: a baseline that agrees with the input on pixel i zeroes it however "
+        "much the network relies on it (sensitivity speaks only of features that differ)",
+    ),
+}

@@ -14,10 +14,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..analysis.shattered import count_linear_pieces, sawtooth
+from ..analysis.shattered import count_linear_pieces, linear_pieces, sawtooth
 from ..methods.gradients import smoothgrad
 from .checks import Case, check_function, random_cases, random_parameters
 from .feedback import Feedback, checker
+from .table import Coded, Written
 
 
 def _piece_cases() -> list:
@@ -84,6 +85,7 @@ def check_count_pieces(count_pieces) -> Feedback:
         lambda model, low, high, points: count_linear_pieces(model, low, high, points),
         _piece_cases(),
         name="count_pieces",
+        forbid=(count_linear_pieces, linear_pieces),
         hint="take the slope of every grid cell (differences of the values over the step), count the places "
         "where the slope changes (by more than rounding, say 1e-6 of the largest slope), and remember "
         "that k kinks cut an interval into k + 1 pieces; return a Python int.",
@@ -147,9 +149,40 @@ def check_smoothgrad(my_smoothgrad) -> Feedback:
         _reference,
         cases,
         name="my_smoothgrad",
+        forbid=(smoothgrad,),
         rtol=1e-6,
         atol=1e-9,
         hint="scale the noise per sample: std = sigma * (max - min) of that sample's values (flatten each "
         "sample, take max and min over its features); draw the noise in order, one torch.randn of x's "
         "shape per iteration from one seeded generator; average the n gradients (divide by n).",
     )
+
+
+#: The graded edition's table (see :mod:`xai_lib.exercises.table`): exercise label -> points,
+#: the checker and the answer it grades, and the rubric of the written parts.
+EXERCISES = {
+    "ch06-count-pieces": Coded(check_count_pieces, "count_pieces", points=2),
+    "ch06-smoothgrad-loop": Coded(check_smoothgrad, "my_smoothgrad", points=3),
+    "ch06-relu-smoothing": Written(
+        2,
+        "- 1 point: E[f'(x + ε)] = P(ε > -x) = Φ(x/σ), the standard normal CDF: a smooth "
+        "step\n"
+        "- 1 point: 1/2 at x = 0 and Φ(1) ≈ 0.84 at x = σ instead of 1: SmoothGrad is "
+        "biased within a few σ of every kink",
+    ),
+    "ch06-price": Written(
+        2,
+        "- 1 point: the noise falls like 1/√T: ten times less needs 100 times more samples, "
+        "T = 1600, about 200 seconds\n"
+        "- 1 point: halving σ changes what is estimated (less smoothing, back towards the "
+        "shattered gradient), not the noise of the estimate: separate knobs",
+    ),
+    "ch06-sawtooth-induction": Written(
+        3,
+        "- 1 point: base case: g has two pieces of slope ±2, each onto [0, 1]\n"
+        "- 1 point: step: g splits each piece of g^d where it crosses 1/2, giving 2^(d+1) "
+        "pieces of slope ±2^(d+1)\n"
+        "- 1 point: one hidden layer has at most one kink per unit, so it needs at least "
+        "2^d - 1 units (against 2d in the deep network)",
+    ),
+}

@@ -13,9 +13,15 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..methods.propagation import grad_cam, guided_backprop
+from ..methods.propagation import (
+    _GuidedReLU,
+    grad_cam,
+    guided_backprop,
+    guided_grad_cam,
+)
 from .checks import Case, check_function, compare, describe
 from .feedback import Feedback, checker
+from .table import Coded, Written
 
 
 class _Apply(nn.Module):
@@ -135,6 +141,12 @@ def check_guided_relu(GuidedReLU) -> Feedback:
     )
     try:
         forward = GuidedReLU.apply(z.clone())
+    except NotImplementedError:
+        return Feedback.failure(
+            "GuidedReLU is not written yet",
+            ["replace `raise NotImplementedError` with your solution"],
+            _RELU_HINT,
+        )
     except Exception as error:  # the student's code: report any failure kindly
         return Feedback.failure(
             "GuidedReLU.apply(z) raised an exception in the forward pass",
@@ -155,6 +167,7 @@ def check_guided_relu(GuidedReLU) -> Feedback:
         lambda model, x, target: guided_backprop(model, x, target),
         _relu_cases(),
         name="GuidedReLU",
+        forbid=(guided_backprop, _GuidedReLU.forward, _GuidedReLU.backward),
         rtol=1e-6,
         atol=1e-9,
         hint=_RELU_HINT,
@@ -203,9 +216,36 @@ def check_grad_cam(my_grad_cam) -> Feedback:
         lambda model, layer, x, target: grad_cam(model, x, target, layer=layer),
         _grad_cam_cases(),
         name="my_grad_cam",
+        forbid=(grad_cam, guided_grad_cam),
         rtol=1e-6,
         atol=1e-9,
         hint="alpha_k is the MEAN of the gradient over the h x w positions of channel k; weigh the channels, sum "
         "over them (keepdim=True), keep the positive part (ReLU), then upsample with "
         "F.interpolate(cam, size=x.shape[-2:], mode='bilinear', align_corners=False)",
     )
+
+
+#: The graded edition's table (see :mod:`xai_lib.exercises.table`): exercise label -> points,
+#: the checker and the answer it grades, and the rubric of the written parts.
+EXERCISES = {
+    "ch07-guided-relu": Coded(check_guided_relu, "GuidedReLU", points=2),
+    "ch07-grad-cam": Coded(check_grad_cam, "my_grad_cam", points=3),
+    "ch07-deconvnet-input": Written(
+        3,
+        "- 1 point: the backward pass starts from the one-hot vector of class c and maps it "
+        "with transposed weights, which do not depend on x\n"
+        "- 1 point: Deconvnet's rule max(R, 0) looks only at the signal, not at the forward "
+        "input, so by induction the map depends on the weights and c alone\n"
+        "- 1 point: max-pooling's switches are where the input enters; without them the map "
+        "is a fixed pattern per class: a visualization, not an explanation",
+    ),
+    "ch07-cam": Written(
+        3,
+        "- 1 point: ∂f_c/∂A^k_ij = w^c_k/(hw), so α^c_k = w^c_k/(hw)\n"
+        "- 1 point: Grad-CAM = ReLU(Σ_k w^c_k A^k)/(hw): the class activation map, rectified "
+        "and rescaled\n"
+        "- 1 point: the shapes CNN flattens into dense layers with a weight per position, so "
+        "the gradient varies with position and averaging it into one α loses where each "
+        "feature map mattered",
+    ),
+}

@@ -18,6 +18,7 @@ from ..relevance import lrp
 from ..relevance.rules import Epsilon, Gamma
 from .checks import Case, check_function, random_cases
 from .feedback import Feedback, checker
+from .table import Coded, Written
 
 
 def _mlp_case(generator: torch.Generator) -> tuple:
@@ -54,6 +55,7 @@ def check_lrp_epsilon(my_lrp_epsilon) -> Feedback:
         lambda model, x, target, eps: lrp(model, x, target, rules=Epsilon(eps)),
         _epsilon_cases(),
         name="my_lrp_epsilon",
+        forbid=(lrp,),
         rtol=1e-6,
         atol=1e-9,
         hint="start with R = f_target(x) at the target output only (zeros elsewhere), not with 1; z_k includes the "
@@ -100,9 +102,35 @@ def check_gamma_layer(gamma_layer) -> Feedback:
         _gamma_reference,
         random_cases(_gamma_case, seeds=(0, 1, 2, 3, 4)),
         name="gamma_layer",
+        forbid=(lrp,),
         rtol=1e-6,
         atol=1e-9,
         hint="boost the weights to w + gamma * max(w, 0) AND the bias to b + gamma * max(b, 0); the denominator "
         "z'_k = a @ boosted_weight.T + boosted_bias uses the boosted parameters too, plus 1e-6 * sign(z'_k) "
         "with sign(0) = +1; then R_j = a_j * sum_k boosted_w_kj R_k / z'_k",
     )
+
+
+#: The graded edition's table (see :mod:`xai_lib.exercises.table`): exercise label -> points,
+#: the checker and the answer it grades, and the rubric of the written parts.
+EXERCISES = {
+    "ch08-lrp-epsilon": Coded(check_lrp_epsilon, "my_lrp_epsilon", points=3),
+    "ch08-gamma-layer": Coded(check_gamma_layer, "gamma_layer", points=2),
+    "ch08-lrp0-gxi": Written(
+        3,
+        "- 1 point: the output step gives R_k = a_k v_k (0 for an inactive neuron, and "
+        "R_k / z_k = v_k for an active one)\n"
+        "- 1 point: the first layer gives R_j = x_j Σ_(k active) w_jk v_k = x_j ∂f/∂x_j\n"
+        "- 1 point: the inputs receive f(x) - c - Σ_(k active) v_k b_k: the output bias "
+        "keeps c, each active neuron's bias v_k b_k",
+    ),
+    "ch08-gamma-inputs": Written(
+        3,
+        "- 1 point: the denominator is z_k + γ (Σ_j a_j w_jk⁺ + b_k⁺), at least z_k when "
+        "a_j ≥ 0\n"
+        "- 1 point: an example with negative inputs, e.g. a = (-1, -1), w = (1, -3), b = 0: "
+        "z = 2, denominator 2 - γ, zero at γ = 2\n"
+        "- 1 point: without canonization the BatchNorm layers receive the raw convolution "
+        "outputs, of both signs",
+    ),
+}

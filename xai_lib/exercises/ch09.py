@@ -14,9 +14,10 @@ import math
 
 import torch
 
-from ..analysis.spectral import expected_frequency
+from ..analysis.spectral import expected_frequency, power_spectrum, radial_profile
 from .checks import Case, check_function, random_cases
 from .feedback import Feedback, checker
+from .table import Coded, Written
 
 
 def _maps_case(generator: torch.Generator) -> tuple:
@@ -48,6 +49,7 @@ def check_expected_frequency(my_expected_frequency) -> Feedback:
         lambda a: expected_frequency(a),
         cases,
         name="my_expected_frequency",
+        forbid=(expected_frequency, power_spectrum, radial_profile),
         rtol=1e-7,
         atol=1e-10,
         hint="S = |torch.fft.fft2(a)|^2 (the squared modulus, over the last two dims); the frequency of each "
@@ -96,3 +98,37 @@ def check_smoothgrad_gain(smoothgrad_gain) -> Feedback:
         hint="average cos(2 pi nu (x + eps)) over eps ~ N(0, sigma^2): the answer is the characteristic "
         "function of the Gaussian at 2 pi nu, E[exp(i t eps)] = exp(-sigma^2 t^2 / 2) with t = 2 pi nu.",
     )
+
+
+#: The graded edition's table (see :mod:`xai_lib.exercises.table`): exercise label -> points,
+#: the checker and the answer it grades, and the rubric of the written parts.
+EXERCISES = {
+    "ch09-expected-frequency": Coded(
+        check_expected_frequency, "my_expected_frequency", points=2
+    ),
+    "ch09-smoothgrad-gain": Coded(
+        check_smoothgrad_gain,
+        "smoothgrad_gain",
+        points=2,
+        written=1,
+        rubric="- 1 point: derives exp(-2π²σ²ν²): the term with sin(2πνε) averages to zero "
+        "(odd in ε) and E[cos(tε)] = exp(-σ²t²/2) with t = 2πν",
+    ),
+    "ch09-band": Written(
+        3,
+        "- 1 point: (a) the derivative of log ν - 2π²σ²ν² vanishes at ν² = 1/(4π²σ²)\n"
+        "- 1 point: (b) σ = 0.15 gives ν* = 1/(0.3π) ≈ 1.06 cycles per unit of the value "
+        "range: one oscillation as the input moves across its whole range\n"
+        "- 1 point: (c) the square keeps every component's energy at every noise level, so "
+        "no band is cut off: all frequencies, weighted by ν²",
+    ),
+    "ch09-ranks": Written(
+        3,
+        "- 1 point: (a) a constant adds c HW to the zero frequency only: EF(a + c) = "
+        "e ΣS / (ΣS + c² H² W²)\n"
+        "- 1 point: (b) Grad-CAM and occlusion maps are mostly positive: their large S(0) "
+        "makes their plain EF small whatever their pattern\n"
+        "- 1 point: (c) a strictly increasing g keeps the ranks, so the rank EF is equal; "
+        "example: a huge spike and a barely largest value get the same rank EF",
+    ),
+}

@@ -19,6 +19,7 @@ from ..methods.gradients import saliency
 from ..models.activations import smooth
 from .checks import Case, check_function, random_cases
 from .feedback import Feedback, checker
+from .table import Coded, Written
 
 
 def _fit(betas: torch.Tensor, efs: torch.Tensor) -> tuple[float, float]:
@@ -102,9 +103,50 @@ def check_delta_ef(my_delta_ef) -> Feedback:
         _delta_ef,
         cases,
         name="my_delta_ef",
+        forbid=(delta_ef,),
         rtol=1e-6,
         atol=1e-10,
         hint="take target = model(x).argmax(1) once, from the ReLU model, and pass it to both saliency "
         "calls (the surrogate may predict another class); sum each map over channels (.sum(1)) and "
         "use xl.spectral.delta_ef, which takes the absolute difference of the two EFs.",
     )
+
+
+#: The graded edition's table (see :mod:`xai_lib.exercises.table`): exercise label -> points,
+#: the checker and the answer it grades, and the rubric of the written parts.
+EXERCISES = {
+    "ch10-ef-slope": Coded(
+        check_ef_slope,
+        "fit_ef_slope",
+        points=2,
+        written=1,
+        rubric="- 1 point: without the logarithm the slope is tiny and the line misses the "
+        "steep rise between β = 1 and 5: the betas span two orders of magnitude",
+    ),
+    "ch10-delta-ef": Coded(
+        check_delta_ef,
+        "my_delta_ef",
+        points=2,
+        written=1,
+        rubric="- 1 point: ΔEF compares two explanations of the same decision; the "
+        "surrogate's own prediction may be another class, mixing a change of smoothness "
+        "with a change of question",
+    ),
+    "ch10-kink": Written(
+        3,
+        "- 1 point: (a) d/dz s(βz) = β s(βz)(1 - s(βz)) and s(v)(1 - s(v)) = sech²(v/2)/4\n"
+        "- 1 point: (b) u = βz/2 and the given integral yield (2π²ξ/β) / sinh(2π²ξ/β)\n"
+        "- 1 point: (c) the limit 1 is the flat spectrum of a Dirac delta: ReLU networks "
+        "can carry arbitrarily high frequencies, softplus damps those beyond ξ ≈ β/(2π²)",
+    ),
+    "ch10-surrogate": Written(
+        3,
+        "- 1 point: (a) softplus_β(z) - ReLU(z) = log(1 + e^(-β|z|))/β: positive, largest "
+        "(log 2/β) at z = 0\n"
+        "- 1 point: (b) each inactive unit outputs up to log 2 ≈ 0.69 instead of 0, shifting "
+        "the next layers' pre-activations, which were fitted to exact zeros; the network "
+        "trained with softplus fitted its weights to these outputs\n"
+        "- 1 point: (c) neither: the surrogate keeps the weights but not the function, the "
+        "trained network keeps the task but is another network",
+    ),
+}

@@ -17,6 +17,7 @@ import torch
 from ..analysis.spectral import low_pass
 from .checks import Case, check_function, compare, random_cases
 from .feedback import Feedback, checker
+from .table import Coded, Written
 
 
 def _maps_case(generator: torch.Generator) -> tuple[torch.Tensor, float]:
@@ -67,6 +68,7 @@ def check_low_pass(my_low_pass) -> Feedback:
         _reference_low_pass,
         cases,
         name="my_low_pass",
+        forbid=(low_pass,),
         rtol=1e-4,
         atol=1e-5,
         hint="torch.fft.fftfreq(n) gives cycles per pixel (not indices); keep the coefficients "
@@ -120,6 +122,12 @@ def check_aliased_frequency(aliased_frequency) -> Feedback:
         expected = _measured_alias(f, stride)
         try:
             got = aliased_frequency(f, stride)
+        except NotImplementedError:
+            return Feedback.failure(
+                "aliased_frequency is not written yet",
+                ["replace `raise NotImplementedError` with your solution"],
+                hint,
+            )
         except Exception as error:  # the student's code: report, never raise
             return Feedback.failure(
                 "aliased_frequency raised an exception",
@@ -143,3 +151,37 @@ def check_aliased_frequency(aliased_frequency) -> Feedback:
     return Feedback.success(
         f"aliased_frequency is correct on all {len(_ALIAS_CASES)} cases"
     )
+
+
+#: The graded edition's table (see :mod:`xai_lib.exercises.table`): exercise label -> points,
+#: the checker and the answer it grades, and the rubric of the written parts.
+EXERCISES = {
+    "ch11-ideal-low-pass": Coded(check_low_pass, "my_low_pass", points=2),
+    "ch11-aliased-frequency": Coded(
+        check_aliased_frequency,
+        "aliased_frequency",
+        points=2,
+        written=2,
+        rubric="- 1 point: with stride 2 the frequencies f ≤ 1/4 survive (as 2f per new "
+        "sample); f = 0.4 appears at 0.2 cycles per new sample\n"
+        "- 1 point: f = 1/4 lands on the new Nyquist limit 1/2, while f = 1/2 (the "
+        "alternation +1, -1, ...) lands on 0: every second sample is the same",
+    ),
+    "ch11-ringing": Written(
+        3,
+        "- 1 point: (a) sinc is negative on (1, 2), (3, 4), ...: a sharp cut gives "
+        "oscillating tails, so a bright spot gets a ring of negative attribution\n"
+        "- 1 point: (b) the Gaussian's transform is a Gaussian, positive everywhere: no "
+        "rings, at the price of a soft cut\n"
+        "- 1 point: (c) the Gaussian should score at least as well, at lower cutoffs: its "
+        "gain is still e^(-1/2) ≈ 0.61 at |ω| = c",
+    ),
+    "ch11-metric-choice": Written(
+        2,
+        "- 1 point: insertion pushes the cutoff low (a blob rebuilds the object), deletion "
+        "can prefer high cutoffs (a few sharp pixels destroy the evidence): the choices "
+        "move apart\n"
+        "- 1 point: a ranking of methods is only as meaningful as its metric: report "
+        "several metrics, or one chosen beforehand, with their spread",
+    ),
+}

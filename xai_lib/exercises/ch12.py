@@ -13,9 +13,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..analysis.metrics import deletion, relevance_mass
+from ..analysis.metrics import deletion, deletion_curve, relevance_mass
 from .checks import Case, check_function, random_cases
 from .feedback import Feedback, checker
+from .table import Coded, Written
 
 _STEPS = (4, 6, 9, 12, 36)  # each divides the 6 x 6 = 36 pixels of the cases
 
@@ -66,6 +67,7 @@ def check_deletion(my_deletion) -> Feedback:
         _reference_deletion,
         cases,
         name="my_deletion",
+        forbid=(deletion, deletion_curve),
         rtol=1e-6,
         atol=1e-9,
         hint="order the pixels by the channel sum, largest first; remove all channels of a "
@@ -111,8 +113,35 @@ def check_relevance_mass(my_relevance_mass) -> Feedback:
         _reference_mass,
         cases,
         name="my_relevance_mass",
+        forbid=(relevance_mass,),
         rtol=1e-5,
         atol=1e-7,
         hint="sum the channels first, then keep the positive part (clamp_min(0)); divide the "
         "part inside the mask by the whole, per image",
     )
+
+
+#: The graded edition's table (see :mod:`xai_lib.exercises.table`): exercise label -> points,
+#: the checker and the answer it grades, and the rubric of the written parts.
+EXERCISES = {
+    "ch12-deletion": Coded(check_deletion, "my_deletion", points=3),
+    "ch12-relevance-mass": Coded(check_relevance_mass, "my_relevance_mass", points=2),
+    "ch12-input-as-map": Written(
+        3,
+        "- 1 point: it ranks pixels by brightness: good deletion, insertion and pointing "
+        "scores on a light object, bad ones on a dark object: the scores depend on the data\n"
+        "- 1 point: its rank correlation with Gradient x Input is positive (that method "
+        "multiplies by x)\n"
+        "- 1 point: the model-randomization check exposes it for certain: the map does not "
+        "change when the weights are randomized",
+    ),
+    "ch12-chance": Written(
+        3,
+        "- 1 point: (a) with i.i.d. continuous values every pixel is equally likely to hold "
+        "the maximum: pointing-game score q\n"
+        "- 1 point: (a) the relevance mass tends to q (both sums concentrate around the "
+        "pixel count times E[max(a, 0)])\n"
+        "- 1 point: (b) the curve does not depend on the order: deletion and insertion "
+        "areas are 1/2 for every map",
+    ),
+}

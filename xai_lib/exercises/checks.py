@@ -6,7 +6,9 @@
   is the expected one scaled or with its sign flipped.
 * :func:`check_function`: a student's function against a reference function on several cases
   (:class:`Case`, :func:`random_cases`): exceptions in the student's code are caught and reported
-  with the line that raised, inputs changed in place are caught, the first wrong case is shown.
+  with the line that raised, inputs changed in place are caught, the first wrong case is shown;
+  with ``forbid=(library functions)``, an answer that calls one of them fails: a "write it by
+  hand" exercise is not solved by calling the library (see :mod:`.shortcuts`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from torch import nn
 
 from ..methods.perturbation import occlusion
 from .feedback import Feedback
+from .shortcuts import ShortcutUsed, refusing, shortcut_feedback
 
 DEFAULT_RTOL = 1e-5
 DEFAULT_ATOL = 1e-8
@@ -353,13 +356,17 @@ def check_function(
     atol: float = DEFAULT_ATOL,
     check_dtype: bool = True,
     hint: str | None = None,
+    forbid: Sequence[Callable] = (),
 ) -> Feedback:
     """Call ``student`` and ``reference`` on every case and :func:`compare` the results.
 
     The student's function gets deep copies of the arguments, so it cannot spoil the reference's
     inputs, and changing an input in place is reported. Stops at the first wrong case.
+    ``forbid``: library functions the student's function may not call (every alias of them
+    raises while it runs, see :func:`~xai_lib.exercises.shortcuts.refusing`); calling one
+    fails the check with a message saying why.
     """
-    name = name or getattr(student, "__name__", "your function")
+    name = str(name or getattr(student, "__name__", "your function"))
     if not callable(student):
         return Feedback.failure(
             f"{name} should be a function",
@@ -373,10 +380,18 @@ def check_function(
         mine = Case(
             *copy.deepcopy(case.args), label=case.label, **copy.deepcopy(case.kwargs)
         )
+        calls: list[str] = []
         try:
-            got = student(*mine.args, **mine.kwargs)
+            with refusing(forbid) as calls:
+                got = student(*mine.args, **mine.kwargs)
+        except ShortcutUsed:
+            return shortcut_feedback(name, calls, hint)
         except Exception as error:  # the student's code: report any failure kindly
+            if calls:  # a refused call, caught by the student's code, then a failure
+                return shortcut_feedback(name, calls, hint)
             return _student_error(error, student, name, case, hint)
+        if calls:  # the student's code caught the refusal and went on
+            return shortcut_feedback(name, calls, hint)
         result = compare(
             got,
             expected,

@@ -4,6 +4,7 @@
 * :mod:`.perturbation`: occlusion and RISE;
 * :mod:`.propagation`: Deconvnet, Guided Backprop, Grad-CAM, Guided Grad-CAM;
 * :mod:`.spectral_lens`: SmoothGrad aggregated over noise scales;
+* :mod:`.dataset`: ``attribute_dataset``, any method over a DataLoader, batch by batch;
 * :mod:`.text`: token attributions of text models;
 * :mod:`.baselines` and :mod:`.aggregation`: what the methods compare x with, and how
   channel attributions become one map per image.
@@ -14,6 +15,7 @@ own subpackage, :mod:`xai_lib.relevance`.
 
 from .aggregation import AGGREGATIONS, aggregate
 from .baselines import baseline_like, blur
+from .dataset import attribute_dataset
 from .gradients import (
     gradient_x_input,
     integrated_gradients,
@@ -28,6 +30,7 @@ from .spectral_lens import spectral_lens
 __all__ = [
     "AGGREGATIONS",
     "aggregate",
+    "attribute_dataset",
     "baseline_like",
     "blur",
     "deconvnet",

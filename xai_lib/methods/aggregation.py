@@ -3,7 +3,7 @@
 A picture shows one number per pixel, so channel attributions are pooled:
 
 * ``"max_abs"``: max over channels of |a|, the saliency map of Simonyan et al. (2014) and of
-  the course slides (sources/004);
+  the course slides of Pastor (2025);
 * ``"sum"``: the signed sum over channels, which keeps the sign and the conservation of
   Gradient x Input, IG and LRP (what deletion/insertion rank by);
 * ``"abs_sum"``: sum of |a|; ``"l2"``: the Euclidean norm over channels.

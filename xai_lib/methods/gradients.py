@@ -2,7 +2,7 @@
 
 * Saliency: the gradient d f_c / d x (Simonyan et al., 2014; Baehrens et al., 2010).
 * Gradient x Input: x * d f_c / d x, the first-order Taylor term at the root 0
-  (Shrikumar et al., 2016; Montavon's tutorial, sources/003).
+  (Shrikumar et al., 2016; Montavon's tutorial slides).
 * Integrated Gradients: (x - x') * integral_0^1 grad f(x' + a (x - x')) da
   (Sundararajan, Taly and Yan, 2017), batched over the path points.
 * SmoothGrad: the average of any method over noisy copies of x (Smilkov et al., 2017);
@@ -23,9 +23,11 @@ from .._core import (
     check_choice,
     check_nonnegative,
     check_positive_int,
+    derived_seed,
     get_method,
     gradient,
     resolve_target,
+    takes_option,
 )
 from .baselines import baseline_like
 
@@ -131,9 +133,18 @@ def smoothgrad(
     itself (for inputs whose range means nothing, e.g. a single feature). ``reduce``: ``"mean"`` (SmoothGrad), ``"mean_square"``
     (SmoothGrad^2) or ``"var"`` (VarGrad). The target defaults to the argmax on the clean x.
     ``batch_size`` caps the noisy copies given to ``method`` at once; the same ``seed`` gives
-    the same result for any batch_size.
+    the same result for any batch_size. A seeded ``method`` (``"rise"``) gets a seed derived
+    from ``seed`` unless ``seed`` is among the extra options, so every noisy copy sees the same
+    masks and the result is reproducible too. ``method`` may return another shape than x
+    (``"grad_cam"``, ``"occlusion"``, ``"rise"``: (N, 1, H, W)); the result has its shape.
     """
     inner = get_method(method)
+    if (
+        seed is not None
+        and "seed" not in method_options
+        and takes_option(inner, "seed")
+    ):
+        method_options = {**method_options, "seed": derived_seed(seed, 1)}
     check_positive_int(n, "n")
     check_nonnegative(sigma, "sigma")
     check_choice(reduce, "reduce", SMOOTHGRAD_REDUCTIONS)

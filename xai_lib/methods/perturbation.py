@@ -27,6 +27,8 @@ from .._core import (
     check_positive_int,
     predict,
     resolve_target,
+    run_model,
+    seed_generator,
     select_outputs,
 )
 from .baselines import baseline_like
@@ -103,7 +105,9 @@ def _window_drops(
                 x.shape[-2:],
             )
             occluded = torch.where(inside, fill[sample], x[sample])  # (Q, C, H, W)
-            scores = select_outputs(model(occluded), target[sample])[0]
+            scores = select_outputs(
+                run_model(model, occluded, copy=False), target[sample]
+            )[0]
             drops[chunk.part] = clean[sample] - scores
     drops = drops.view(len(tops), len(lefts), n)  # (rows, cols, N)
     return drops.permute(2, 0, 1)[:, None]  # (N, 1, rows, cols)
@@ -194,8 +198,6 @@ def rise(
     """
     check_image_batch(x)
     check_batch_size(batch_size)
-    if not isinstance(probabilities, bool):
-        raise ValueError(f"probabilities must be True or False, got {probabilities!r}")
     x = x.detach()
     masks = _RiseMasks(tuple(x.shape[-2:]), n_masks, cell, p, seed, x.device, x.dtype)
     target = resolve_target(model, x, target, batch_size)
@@ -206,7 +208,7 @@ def rise(
             mask, sample = chunk.variant, chunk.sample
             first = int(mask[0])
             block = masks(first, int(mask[-1]) + 1)[mask - first]  # (Q, 1, H, W)
-            outputs = model(x[sample] * block)
+            outputs = run_model(model, x[sample] * block, copy=False)
             if probabilities and outputs.dim() == 2 and outputs.shape[1] > 1:
                 outputs = outputs.softmax(dim=1)
             scores = select_outputs(outputs, target[sample])[0].to(x.dtype)  # (Q,)
@@ -256,9 +258,8 @@ class _RiseMasks:
             raise ValueError(
                 f"p (the probability of keeping a cell) must be in (0, 1], got {p!r}"
             )
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise ValueError(f"seed must be None or an int, got {seed!r}")
-        generator = None if seed is None else torch.Generator().manual_seed(seed)
+        # on the CPU; seed=None: fresh OS entropy, never the global RNG
+        generator = seed_generator(seed)
         self.size = size
         self.cell_size = (math.ceil(size[0] / cell), math.ceil(size[1] / cell))
         self.upsampled = (

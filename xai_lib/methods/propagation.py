@@ -8,9 +8,11 @@ ReLU's output and z its input:
 * Deconvnet:       max(R, 0)              (the forward mask is ignored)
 * Guided Backprop: max(R, 0) * (z > 0)
 
-Only ``nn.ReLU`` modules can be modified (through hooks that reroute each call through an
-autograd function with that backward); ReLUs applied as functions keep their gradient, so a
-warning is raised for a model without ``nn.ReLU`` modules.
+Every ReLU the forward pass applies is modified, call by call: ``nn.ReLU`` modules (in place
+or not, used at one place or several) and the functional forms ``F.relu``, ``torch.relu``,
+``Tensor.relu`` and their in-place versions alike, through a torch function mode that reroutes
+each call through an autograd function with that backward (the way LRP follows functional
+sums). A model that applies no ReLU gets the plain gradient, with a warning.
 
 Grad-CAM (Selvaraju et al., 2017) weighs the feature maps A^k of a convolutional layer by
 alpha_k, the spatial mean of d f / d A^k, and keeps ReLU(sum_k alpha_k A^k), upsampled
@@ -19,11 +21,10 @@ bilinearly to the input size. Guided Grad-CAM multiplies it with Guided Backprop
 
 from __future__ import annotations
 
-import warnings
-
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 from .._core import (
     Hooks,
@@ -31,7 +32,9 @@ from .._core import (
     check_image_batch,
     find_module,
     gradient,
+    run_model,
     select_outputs,
+    warn,
 )
 
 # --------------------------------------------------------------------------- modified ReLU backward
@@ -66,54 +69,59 @@ class _GuidedReLU(torch.autograd.Function):
 
 @attribution_method("deconvnet", family="propagation")
 def deconvnet(model, x, target=None):
-    """The gradient of f_target with every nn.ReLU passing back max(R, 0); shaped like x."""
+    """The gradient of f_target with every ReLU passing back max(R, 0); shaped like x."""
     return _modified_relu_gradient(model, x, target, _DeconvnetReLU, "deconvnet")
 
 
 @attribution_method("guided_backprop", family="propagation")
 def guided_backprop(model, x, target=None):
-    """The gradient of f_target with every nn.ReLU passing back max(R, 0) * (z > 0); shaped like x."""
+    """The gradient of f_target with every ReLU passing back max(R, 0) * (z > 0); shaped like x."""
     return _modified_relu_gradient(model, x, target, _GuidedReLU, "guided_backprop")
 
 
 def _modified_relu_gradient(model, x, target, rule, method_name: str) -> torch.Tensor:
-    relus = [m for m in model.modules() if isinstance(m, nn.ReLU)]
-    if not relus:
-        warnings.warn(
-            f"{method_name}: the model has no nn.ReLU module, so nothing was modified and the result is "
-            "the plain gradient; ReLUs applied as functions (torch.relu, F.relu) cannot be hooked, "
-            "use nn.ReLU modules instead",
-            UserWarning,
-            stacklevel=4,
-        )
-    with Hooks() as hooks:
-        for relu in relus:
-            _reroute(relu, rule, hooks)
+    mode = _ModifiedReLUs(rule)
+    with mode:
         grad, _ = gradient(model, x, target)
+    if mode.calls == 0:
+        warn(
+            f"{method_name}: the model applied no ReLU (nn.ReLU, F.relu, torch.relu or "
+            "Tensor.relu, in place or not) that Python can see, so nothing was modified and "
+            "the result is the plain gradient",
+            UserWarning,
+        )
     return grad
 
 
-def _reroute(relu: nn.ReLU, rule, hooks: Hooks) -> None:
-    """Replace the output of every call of ``relu`` by ``rule`` applied to the call's input.
+#: The functions that apply a ReLU; nn.ReLU calls F.relu.
+_RELUS = {F.relu, torch.relu, torch.Tensor.relu}
+_INPLACE_RELUS = {torch.relu_, torch.Tensor.relu_}
 
-    Forward values are unchanged. Hooks fire per call, so a module used at several places is
-    handled call by call. An in-place ReLU would overwrite its input before ``rule`` sees it, so
-    the module is handed a copy, and the replacement then writes its result into the input as
-    the in-place ReLU would have (code may rely on that).
+
+class _ModifiedReLUs(TorchFunctionMode):
+    """A torch function mode in which every ReLU call computes ``rule.apply(z)`` instead.
+
+    Forward values are unchanged. An in-place ReLU writes its result into its input, as it
+    would have (code may rely on that), after ``rule`` has seen the input.
     """
-    inputs = []  # the input of the call in progress
 
-    def keep_input(module, args):
-        inputs.append(args[0])
-        return (args[0].clone(),) if module.inplace else None
+    def __init__(self, rule) -> None:
+        super().__init__()
+        self.rule = rule
+        self.calls = 0
 
-    def replace_output(module, args, output):
-        z = inputs.pop()
-        out = rule.apply(z)
-        return z.copy_(out) if module.inplace else out
-
-    hooks.add(relu.register_forward_pre_hook(keep_input))
-    hooks.add(relu.register_forward_hook(replace_output))
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func in _RELUS or func in _INPLACE_RELUS:
+            z = args[0] if args else kwargs["input"]
+            inplace = func in _INPLACE_RELUS or bool(
+                args[1] if len(args) > 1 else kwargs.get("inplace", False)
+            )
+            if isinstance(z, torch.Tensor) and z.is_floating_point():
+                self.calls += 1
+                out = self.rule.apply(z)
+                return z.copy_(out) if inplace else out
+        return func(*args, **kwargs)
 
 
 # --------------------------------------------------------------------------- Grad-CAM
@@ -189,7 +197,7 @@ def _activation_and_gradient(
 
     with Hooks() as hooks, torch.enable_grad():
         hooks.add(layer.register_forward_hook(capture))
-        output = model(x.detach())
+        output = run_model(model, x)
         if len(activations) != 1:
             raise ValueError(
                 f"the chosen {type(layer).__name__} ran {len(activations)} times in one forward "

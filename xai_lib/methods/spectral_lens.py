@@ -1,7 +1,7 @@
 """SpectralLens: SmoothGrad aggregated over a range of noise scales instead of one.
 
 Mehrpanah, Englesson and Azizpour, "On spectral properties of gradient-based explanation
-methods" (ECCV 2024, sources/001), read SmoothGrad's Gaussian noise as a Gaussian low-pass
+methods" (ECCV 2024), read SmoothGrad's Gaussian noise as a Gaussian low-pass
 filter on the function being explained: averaging the gradient over x + eps, eps ~ N(0, s^2 I),
 multiplies each Fourier component of frequency xi of the function by exp(-2 pi^2 s^2 |xi|^2).
 Each noise scale keeps a different band, so the explanation changes with s, and how it changes
@@ -24,6 +24,7 @@ import math
 import torch
 
 from .._core import (
+    SEED_LIMIT,
     attribution_method,
     check_batch_size,
     check_choice,
@@ -85,7 +86,17 @@ def spectral_lens(
     defaults to the argmax on the clean x, the same for every scale. ``return_scales=True``
     also returns the map of every scale, stacked: (lens, maps (K, *lens.shape)).
     """
+    if "sigma" in method_options:
+        raise ValueError(
+            "spectral_lens takes sigmas= (a list of noise scales), not sigma=; for one scale "
+            f"write sigmas=[{method_options['sigma']!r}] (or call xl.smoothgrad(..., sigma=...))"
+        )
     sigmas = _check_sigmas(sigmas)
+    if seed is not None and seed + len(sigmas) - 1 >= SEED_LIMIT:
+        raise ValueError(
+            f"seed must leave room for one seed per scale (seed + {len(sigmas) - 1} < 2**63), "
+            f"got {seed!r}"
+        )
     check_positive_int(n, "n")
     check_choice(reduce, "reduce", LENS_REDUCTIONS)
     check_batch_size(batch_size)

@@ -27,7 +27,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .._core import check_choice, check_input, check_model, get_method
+from .._core import check_choice, check_input, check_model, get_method, preserved
 from .aggregation import AGGREGATIONS, aggregate
 
 
@@ -81,7 +81,7 @@ def token_attributions(
                 "the model has no embed(tokens) method; pass embed=, a function from token ids "
                 "(N, T) to embeddings (N, T, E)"
             )
-    with torch.no_grad():
+    with preserved(model), torch.no_grad():  # eval mode, as every method runs the model
         embeddings = embed(tokens)
     if (
         not isinstance(embeddings, torch.Tensor)

@@ -5,6 +5,7 @@ models, the training loop and the zoo of trained weights.
 * :mod:`.activations` (``xl.activations``): SoftplusBeta and ``smooth(model, beta)``;
 * :mod:`.self_explaining` (``xl.self_explaining``): GAM and bag of local features;
 * :mod:`.training`: :func:`fit` and :func:`accuracy`;
+* :mod:`.counting`: :class:`PassCounter`, the model counting its forward and backward passes;
 * :mod:`.zoo` (``xl.zoo``): trained weights that ship with the package.
 """
 
@@ -18,12 +19,14 @@ from .architectures import (
     TextClassifier,
     build,
 )
+from .counting import PassCounter
 from .training import accuracy, fit
 
 __all__ = [
     "ARCHITECTURES",
     "CNN",
     "MLP",
+    "PassCounter",
     "BasicBlock",
     "ResNet",
     "TextClassifier",

@@ -13,7 +13,7 @@
 * :func:`receptive_field`: the input window (size, stride, offset) one output position of a
   stack of convolutions and poolings sees.
 
-Both models follow Montavon's tutorial on self-explaining networks (sources/003): restrict the
+Both models follow Montavon's tutorial slides on self-explaining networks: restrict the
 connectivity so that attribution becomes easy. ``explain`` returns the exact explanation of a
 chosen output, detached, like every attribution method of the library.
 """
@@ -31,6 +31,7 @@ from .._core import (
     check_image_batch,
     check_input,
     check_positive_int,
+    check_target_range,
     predict,
     preserved,
     resolve_target,
@@ -99,6 +100,7 @@ class GAM(nn.Module):
         with preserved(self), torch.no_grad():
             t = resolve_target(self, x, target)
             parts = self.contributions(x)  # (N, D, K)
+            check_target_range(t, parts.shape[2])
             return parts.gather(2, t[:, None, None].expand(-1, self.features, 1))[
                 :, :, 0
             ]  # (N, D)
@@ -291,6 +293,7 @@ class BagOfLocalFeatures(nn.Module):
         with preserved(self), torch.no_grad():
             t = resolve_target(self, x, target)
             maps = self.evidence(x)  # (N, K, h, w)
+            check_target_range(t, maps.shape[1])
             h, w = maps.shape[-2:]
             chosen = maps.gather(1, t[:, None, None, None].expand(-1, 1, h, w))[
                 :, 0

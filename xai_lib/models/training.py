@@ -123,6 +123,6 @@ def accuracy(
     check_model(model)
     check_input(x)
     _check_labels(y, x.shape[0])
-    with preserved(model):
-        predicted = predict(model.eval(), x, batch_size).argmax(1)
+    with preserved(model, warn_training=False) as model:
+        predicted = predict(model, x, batch_size).argmax(1)
     return (predicted == y.to(predicted.device)).double().mean().item()

@@ -4,14 +4,17 @@ the relevance of its output to that of its inputs.
 * :func:`attach`: ``output`` whose backward sends relevance to ``inputs`` through a node;
 * :class:`Pass`: relevance passes on unchanged (activations, scaling, dropout);
 * :class:`Proportional`: sums, means and average pools, LRP-0 exactly;
-* :func:`carries` / :func:`consume`: which tensors carry relevance, and the count of their reads.
+* :func:`carries`: which tensors carry relevance (those that require grad during the pass).
+
+What the pass knows about tensors beyond their values (the layer that produced one, its reads)
+is kept by the call's :class:`~.ledger.Ledger`, not on the tensors.
 """
 
 from __future__ import annotations
 
 import torch
 
-from .rules import ratio
+from .contributions import ratio
 
 
 class _Relevance(torch.autograd.Function):
@@ -30,18 +33,6 @@ class _Relevance(torch.autograd.Function):
 def attach(node, output: torch.Tensor, *inputs: torch.Tensor) -> torch.Tensor:
     """``output`` (detached values) whose backward sends relevance to ``inputs`` through ``node``."""
     return _Relevance.apply(node, output.detach(), *inputs)
-
-
-def consume(t: torch.Tensor) -> None:
-    """Note that a relevance-carrying tensor is read once more (lrp.py's BatchNorm folding counts uses)."""
-    if getattr(t, "_lrp_retired", False):
-        raise ValueError(
-            "xl.lrp: a tensor changed in place (e.g. out.add_(x)) is read again; LRP computes in-place "
-            "operations out of place, so write out = out + x instead"
-        )
-    source = getattr(t, "_lrp_source", None)
-    if source is not None:
-        source.uses += 1
 
 
 class Pass:

@@ -1,4 +1,4 @@
-"""LRP propagation rules, and the per-depth recipe of the LRP tutorial.
+"""LRP propagation rules (``xl.rules``), and the per-depth recipe of the LRP tutorial.
 
 A rule says how one linear layer z_k = sum_j a_j w_jk + b_k (a Linear or Conv layer, or a
 BatchNorm, after canonization) hands the relevance R_k of its outputs to its inputs j. Every
@@ -7,15 +7,18 @@ relevance propagation: an overview"):
 
     R_j = sum_k c_jk / (sum_j' c_j'k + stabilizer) * R_k
 
-and is computed without ever forming c_jk, with the "gradient trick" of the tutorial: when
-c_jk = a'_j w'_jk for some modified input a' and weights w', then z'_k = sum_j c_jk (+ b'_k) is
-one forward pass and sum_k c_jk s_k = a'_j (W'^T s)_j one vector-Jacobian product.
+computed without ever forming c_jk (:mod:`.contributions`, the tutorial's "gradient trick").
 
 * ``Zero()``: LRP-0, c = a w. Equals Gradient x Input on ReLU networks.
 * ``Epsilon(eps)``: c = a w over the denominator z + eps * sign(z), sign(0) = +1 (Bach et al.,
   2015); a larger eps absorbs weak, contradictory evidence.
 * ``Gamma(gamma)``: c = a (w + gamma w+), bias b + gamma b+ (Montavon et al., 2019); meant for
-  layers whose inputs are non-negative (after a ReLU).
+  layers whose inputs are non-negative (after a ReLU). ``Gamma(gamma, generalized=True)`` is
+  the generalization to inputs of both signs that zennit implements (it cites Andeol et al.,
+  2021): an output z_k > 0 favours the positive contributions, c = a w + gamma (a w)+, bias
+  b + gamma b+; an output z_k < 0 the negative ones, c = a w + gamma (a w)-, bias
+  b + gamma b-; an output of exactly 0 passes nothing on. On non-negative inputs it differs
+  from the original only at outputs z_k < 0.
 * ``ZPlus()``: c = (a w)+, the positive contributions only (Montavon et al., 2017).
 * ``AlphaBeta(alpha, beta)``: alpha * (positive contributions) - beta * (negative ones), each
   part over its own sum, alpha - beta = 1 (Bach et al., 2015); ZPlus is AlphaBeta(1, 0).
@@ -25,18 +28,21 @@ one forward pass and sum_k c_jk s_k = a'_j (W'^T s)_j one vector-Jacobian produc
   (Lapuschkin et al., 2019).
 
 Biases take part in the denominator as written (they absorb their share of relevance), except
-in ZBox, where they cancel. Gamma, ZPlus, AlphaBeta, ZBox and Flat guard their denominators with
-:data:`STABILIZER`, as zennit does; Zero divides exactly and passes no relevance through an
-output that is exactly zero.
+in ZBox, where they cancel. Gamma, ZPlus, AlphaBeta, ZBox and Flat guard their denominators
+with their own ``stabilizer`` (default 1e-6, as zennit's): z + stabilizer * sign(z), and
+``stabilizer=0`` divides exactly. Zero divides exactly and passes no relevance through an output
+that is exactly zero; Epsilon's eps is its stabilizer.
 
 Writing a rule: subclass :class:`Rule` and implement ``relevance(layer, relevance)``. ``layer`` is
-one call of a linear layer, as ``xl.lrp`` hands it over:
+one call of a linear layer (:class:`~.layers.LayerCall`), as ``xl.lrp`` hands it over:
 
 * ``layer.x``: the input a (detached); ``layer.weight``, ``layer.bias``: the parameters, with a
   folded BatchNorm already merged in (``bias`` may be None);
 * ``layer.own()``: the :class:`Contribution` of a through the layer's own weights, reusing the
   forward pass;
-* ``layer.contribution(a, weight, bias)``: the same layer run on another input and parameters.
+* ``layer.contribution(a, weight, bias)``: the same layer run on another input and parameters;
+  contributions add and subtract, and ``c.redistribute(relevance, stabilizer)`` applies the
+  formula above.
 
 :func:`layered` builds the tutorial's per-depth composite (zB first, gamma lower, epsilon middle,
 LRP-0 top) as a ``{module name: rule}`` dict for ``xl.lrp(..., rules=...)``.
@@ -45,58 +51,40 @@ LRP-0 top) as a ``{module name: rule}`` dict for ``xl.lrp(..., rules=...)``.
 from __future__ import annotations
 
 import math
-from typing import Callable
 
 import torch
 from torch import nn
 
-from .._core import check_model, check_nonnegative
+from .._core import check_bool, check_model, check_nonnegative
+from .contributions import (
+    Contribution,
+    negative_part,
+    positive_part,
+    ratio,
+    signed_contributions,
+    stabilize,
+)
+from .layers import CONVOLUTIONS, LAYERS
 
-#: The denominators' guard of every rule but Zero and Epsilon: z + STABILIZER * sign(z).
-STABILIZER = 1e-6
+__all__ = [
+    "AlphaBeta",
+    "Contribution",
+    "DEFAULT_STABILIZER",
+    "Epsilon",
+    "Flat",
+    "Gamma",
+    "LAYERS",
+    "Rule",
+    "ZBox",
+    "ZPlus",
+    "Zero",
+    "layered",
+    "ratio",
+    "stabilize",
+]
 
-#: The layers rules apply to (BatchNorm too, where it is not folded into one of these).
-LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
-CONVOLUTIONS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
-
-
-def stabilize(z: torch.Tensor, eps: float) -> torch.Tensor:
-    """z + eps * sign(z), where sign(0) = +1, so the result is never closer to 0 than eps."""
-    sign = (z >= 0).to(
-        z.dtype
-    ) * 2 - 1  # in z's dtype: python-scalar branches of torch.where would round eps
-    return z + eps * sign
-
-
-def ratio(relevance: torch.Tensor, z: torch.Tensor, eps: float) -> torch.Tensor:
-    """relevance / stabilize(z, eps); with eps = 0, exact division and 0 where z is 0."""
-    if eps == 0:
-        return torch.where(z == 0, torch.zeros_like(relevance), relevance / z)
-    return relevance / stabilize(z, eps)
-
-
-class Contribution:
-    """The contributions c_jk of some input through some weights to a linear layer's outputs.
-
-    ``z``: sum_j c_jk (plus the bias, if any) for every output k.
-    ``share(s)``: sum_k c_jk s_k for every input j (one vector-Jacobian product).
-    Contributions add and subtract term by term.
-    """
-
-    def __init__(
-        self, z: torch.Tensor, share: Callable[[torch.Tensor], torch.Tensor]
-    ) -> None:
-        self.z, self.share = z, share
-
-    def __add__(self, other: Contribution) -> Contribution:
-        return Contribution(self.z + other.z, lambda s: self.share(s) + other.share(s))
-
-    def __sub__(self, other: Contribution) -> Contribution:
-        return Contribution(self.z - other.z, lambda s: self.share(s) - other.share(s))
-
-    def redistribute(self, relevance: torch.Tensor, eps: float) -> torch.Tensor:
-        """R_j = sum_k c_jk / stabilize(z_k, eps) * R_k."""
-        return self.share(ratio(relevance, self.z, eps))
+#: The stabilizer of Gamma, ZPlus, AlphaBeta, ZBox and Flat unless given: z + 1e-6 * sign(z).
+DEFAULT_STABILIZER = 1e-6
 
 
 class Rule:
@@ -106,8 +94,21 @@ class Rule:
         raise NotImplementedError
 
     def __repr__(self) -> str:
-        options = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        options = ", ".join(
+            f"{k}={_show(v)}" for k, v in vars(self).items() if not _is_default(k, v)
+        )
         return f"{type(self).__name__}({options})"
+
+
+def _is_default(name: str, value) -> bool:
+    """Options left out of a rule's repr at their default values."""
+    return (name, value) in (("stabilizer", DEFAULT_STABILIZER), ("generalized", False))
+
+
+def _show(value) -> str:
+    if isinstance(value, torch.Tensor):
+        return f"tensor of shape {tuple(value.shape)}"
+    return repr(value)
 
 
 class Epsilon(Rule):
@@ -130,53 +131,73 @@ class Zero(Epsilon):
         return "Zero()"
 
 
-class Gamma(Rule):
-    """LRP-gamma: weights w + gamma * max(w, 0), bias b + gamma * max(b, 0); favours positive evidence."""
+def _boosted(t: torch.Tensor | None, gamma: float, part) -> torch.Tensor | None:
+    """t + gamma * part(t): the parameters of the gamma rule."""
+    return None if t is None else part(t).mul_(gamma).add_(t)
 
-    def __init__(self, gamma: float = 0.25) -> None:
+
+class Gamma(Rule):
+    """LRP-gamma: weights w + gamma * max(w, 0), bias b + gamma * max(b, 0); favours positive evidence.
+
+    ``generalized=True``: zennit's version for inputs of both signs (see the module doc).
+    ``stabilizer``: the denominators' guard, z + stabilizer * sign(z).
+    """
+
+    def __init__(
+        self,
+        gamma: float = 0.25,
+        *,
+        stabilizer: float = DEFAULT_STABILIZER,
+        generalized: bool = False,
+    ) -> None:
         self.gamma = check_nonnegative(gamma, "gamma")
+        self.stabilizer = check_nonnegative(stabilizer, "stabilizer")
+        self.generalized = check_bool(generalized, "generalized")
 
     def relevance(self, layer, relevance):
-        weight, bias = layer.weight, layer.bias
-        boosted = layer.contribution(
-            layer.x,
-            weight + self.gamma * weight.clamp(min=0),
-            None if bias is None else bias + self.gamma * bias.clamp(min=0),
+        weight, bias, gamma = layer.weight, layer.bias, self.gamma
+        up = (
+            _boosted(weight, gamma, positive_part),
+            _boosted(bias, gamma, positive_part),
         )
-        return boosted.redistribute(relevance, STABILIZER)
+        if not self.generalized:
+            boosted = layer.contribution(layer.x, *up)
+            return boosted.redistribute(relevance, self.stabilizer)
+        down = (
+            _boosted(weight, gamma, negative_part),
+            _boosted(bias, gamma, negative_part),
+        )
+        z, signed = layer.own().z, bool((layer.x < 0).any())
+        at_positive = _favouring(layer, up, down, signed).redistribute(
+            relevance * (z > 0), self.stabilizer
+        )  # (a product with a mask: torch.where is slow on masks of both signs)
+        at_negative = _favouring(layer, down, up, signed).redistribute(
+            relevance * (z < 0), self.stabilizer
+        )
+        return at_positive + at_negative
 
 
-def _positive_part(t: torch.Tensor | None) -> torch.Tensor | None:
-    return None if t is None else t.clamp(min=0)
-
-
-def _negative_part(t: torch.Tensor | None) -> torch.Tensor | None:
-    return None if t is None else t.clamp(max=0)
-
-
-def _signed(layer, positive: bool) -> Contribution:
-    """The contributions a_j w_jk that are positive (or negative), with the bias's part of that sign.
-
-    A product is positive when a and w share a sign: a+ through w+ plus a- through w-. Inputs after a
-    ReLU have no negative part, which saves the second pass.
-    """
-    x, weight, bias = layer.x, layer.weight, layer.bias
-    same, opposite = (
-        (_positive_part, _negative_part)
-        if positive
-        else (_negative_part, _positive_part)
+def _favouring(layer, same: tuple, opposite: tuple, signed: bool) -> Contribution:
+    """The generalized gamma rule's contributions at outputs of one sign: a+ through the
+    (weight, bias) ``same``, a- through the weight of ``opposite``."""
+    x = layer.x
+    if not signed:
+        return layer.contribution(x, *same)
+    return layer.contribution(x.clamp(min=0), *same) + layer.contribution(
+        x.clamp(max=0), opposite[0], None
     )
-    part = layer.contribution(x.clamp(min=0), same(weight), same(bias))
-    if (x < 0).any():
-        part = part + layer.contribution(x.clamp(max=0), opposite(weight), None)
-    return part
 
 
 class ZPlus(Rule):
     """LRP-z+: only positive contributions (a w)+ and the positive bias; AlphaBeta(1, 0)."""
 
+    def __init__(self, *, stabilizer: float = DEFAULT_STABILIZER) -> None:
+        self.stabilizer = check_nonnegative(stabilizer, "stabilizer")
+
     def relevance(self, layer, relevance):
-        return _signed(layer, positive=True).redistribute(relevance, STABILIZER)
+        return signed_contributions(layer, positive=True).redistribute(
+            relevance, self.stabilizer
+        )
 
 
 class AlphaBeta(Rule):
@@ -185,38 +206,42 @@ class AlphaBeta(Rule):
     Each part is normalized by its own sum; alpha - beta = 1 keeps relevance conserved.
     """
 
-    def __init__(self, alpha: float = 2, beta: float = 1) -> None:
+    def __init__(
+        self,
+        alpha: float = 2,
+        beta: float = 1,
+        *,
+        stabilizer: float = DEFAULT_STABILIZER,
+    ) -> None:
         self.alpha = check_nonnegative(alpha, "alpha")
         self.beta = check_nonnegative(beta, "beta")
         if not math.isclose(self.alpha - self.beta, 1.0):
             raise ValueError(
                 f"alpha - beta must be 1 so relevance is conserved, got alpha={alpha}, beta={beta}"
             )
+        self.stabilizer = check_nonnegative(stabilizer, "stabilizer")
 
     def relevance(self, layer, relevance):
-        result = self.alpha * _signed(layer, positive=True).redistribute(
-            relevance, STABILIZER
+        positive = signed_contributions(layer, positive=True).redistribute(
+            relevance, self.stabilizer
         )
+        result = self.alpha * positive
         if self.beta:
-            result = result - self.beta * _signed(layer, positive=False).redistribute(
-                relevance, STABILIZER
+            negative = signed_contributions(layer, positive=False)
+            result = result - self.beta * negative.redistribute(
+                relevance, self.stabilizer
             )
         return result
 
 
 def _check_bound(value, name: str):
-    if (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-    ):
-        return float(value)
-    if (
-        isinstance(value, torch.Tensor)
-        and value.is_floating_point()
-        and torch.isfinite(value).all()
-    ):
-        return value.detach()
+    """A ZBox bound: a finite number (as float) or a finite float tensor (detached)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if math.isfinite(value):
+            return float(value)
+    elif isinstance(value, torch.Tensor) and value.is_floating_point():
+        if torch.isfinite(value).all():
+            return value.detach()
     raise ValueError(
         f"ZBox {name} must be a finite number or a finite float tensor, got {value!r}"
     )
@@ -241,7 +266,7 @@ class ZBox(Rule):
     channel (1, C, 1, 1) bounds of normalized images, or tensors shaped like x.
     """
 
-    def __init__(self, low, high) -> None:
+    def __init__(self, low, high, *, stabilizer: float = DEFAULT_STABILIZER) -> None:
         self.low, self.high = _check_bound(low, "low"), _check_bound(high, "high")
         try:
             ordered = bool(
@@ -253,39 +278,30 @@ class ZBox(Rule):
             ) from None
         if not ordered:
             raise ValueError("ZBox needs low <= high everywhere")
+        self.stabilizer = check_nonnegative(stabilizer, "stabilizer")
 
     def relevance(self, layer, relevance):
         x, weight, bias = layer.x, layer.weight, layer.bias
+        low, high = _bound(self.low, x, "low"), _bound(self.high, x, "high")
         box = (
             layer.own()
-            - layer.contribution(
-                _bound(self.low, x, "low"), weight.clamp(min=0), _positive_part(bias)
-            )
-            - layer.contribution(
-                _bound(self.high, x, "high"), weight.clamp(max=0), _negative_part(bias)
-            )
-        )
-        return box.redistribute(relevance, STABILIZER)
-
-    def __repr__(self) -> str:
-        def show(bound):
-            return (
-                f"tensor of shape {tuple(bound.shape)}"
-                if isinstance(bound, torch.Tensor)
-                else repr(bound)
-            )
-
-        return f"ZBox(low={show(self.low)}, high={show(self.high)})"
+            - layer.contribution(low, weight.clamp(min=0), positive_part(bias))
+            - layer.contribution(high, weight.clamp(max=0), negative_part(bias))
+        )  # one pass of the layer for all three terms
+        return box.redistribute(relevance, self.stabilizer)
 
 
 class Flat(Rule):
     """The flat rule: every input connected to an output gets an equal share of its relevance."""
 
+    def __init__(self, *, stabilizer: float = DEFAULT_STABILIZER) -> None:
+        self.stabilizer = check_nonnegative(stabilizer, "stabilizer")
+
     def relevance(self, layer, relevance):
         uniform = layer.contribution(
             torch.ones_like(layer.x), torch.ones_like(layer.weight), None
         )
-        return uniform.redistribute(relevance, STABILIZER)
+        return uniform.redistribute(relevance, self.stabilizer)
 
 
 def check_rule(rule, name: str) -> Rule:

@@ -31,12 +31,25 @@ def _as_map(a) -> np.ndarray:
         raise ValueError(
             f"cannot draw an attribution of shape {tuple(a.shape)} as one map"
         )
+    _check_finite(a, "the map")
     return a.numpy()
+
+
+def _check_finite(values: torch.Tensor, what: str) -> None:
+    """A ValueError when values hold NaN or inf: no colour scale can show them."""
+    bad = ~torch.isfinite(values)
+    if bad.any():
+        raise ValueError(
+            f"{what} holds {int(bad.sum())} NaN or infinite values, which no colour scale can "
+            "show (one would pin the limits); check the computation, or replace them "
+            "explicitly (torch.nan_to_num)"
+        )
 
 
 def as_image(x) -> np.ndarray:
     """(C, H, W) or (1, C, H, W) tensor -> (H, W, C) or (H, W) array in [0, 1] for imshow."""
     x = torch.as_tensor(x).detach().cpu().double()
+    _check_finite(x, "the image")
     if x.dim() == 4:
         x = x[0]
     if x.dim() == 3:
@@ -48,8 +61,19 @@ def as_image(x) -> np.ndarray:
 
 
 def symmetric_limit(a, percentile: float = 99.5) -> float:
-    """The colour scale: a high percentile of |a| (never zero)."""
-    limit = float(np.percentile(np.abs(a), percentile))
+    """The colour scale: a high percentile of |a| (never zero); a ValueError for NaN/inf values."""
+    if (
+        isinstance(percentile, bool)
+        or not isinstance(percentile, (int, float))
+        or not 0 <= percentile <= 100
+    ):
+        raise ValueError(f"percentile must be a number in [0, 100], got {percentile!r}")
+    values = np.asarray(a, dtype=np.float64)
+    if not np.isfinite(values).all():
+        raise ValueError(
+            "the map holds NaN or infinite values; no colour scale can show them"
+        )
+    limit = float(np.percentile(np.abs(values), percentile))
     return limit if limit > 0 else 1.0
 
 
@@ -62,8 +86,13 @@ def heatmap(
     colorbar: bool = True,
     percentile: float = 99.5,
     label: str = "attribution",
+    mask=None,
 ):
-    """Draw one attribution map. ``signed=None`` decides from the data (any negative value)."""
+    """Draw one attribution map. ``signed=None`` decides from the data (any negative value).
+
+    ``mask`` (optional, (H, W) or (1, H, W) or (1, 1, H, W)): the object's outline is drawn on
+    the map (see :func:`outline`), black on a signed map, cyan on an unsigned one.
+    """
     m = _as_map(a)
     ax = ax or plt.gca()
     signed = bool((m < 0).any()) if signed is None else signed
@@ -78,6 +107,8 @@ def heatmap(
         ax.set_title(title, fontsize=9)
     if colorbar:
         ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label=label)
+    if mask is not None:
+        outline(mask, ax, color="black" if signed else "cyan", halo=False)
     return image
 
 
@@ -90,13 +121,23 @@ def overlay(
     title: str | None = None,
     colorbar: bool = True,
     percentile: float = 99.5,
+    mask=None,
 ):
-    """The attribution in the diverging colormap, drawn translucent over a grey copy of the image."""
+    """The attribution in the diverging colormap, drawn translucent over a grey copy of the image.
+
+    ``mask`` (optional): the object's outline, drawn on top (see :func:`outline`).
+    """
     ax = ax or plt.gca()
     picture = as_image(image)
     grey = picture.mean(axis=-1) if picture.ndim == 3 else picture
-    ax.imshow(grey, cmap="gray", vmin=0, vmax=1)
     m = _as_map(a)
+    if m.shape != grey.shape[:2]:
+        raise ValueError(
+            f"the map is {m.shape[0]} x {m.shape[1]} pixels but the image is "
+            f"{grey.shape[0]} x {grey.shape[1]}: upsample the map to the image first (e.g. "
+            "grad_cam(..., upsample=True), or torch.nn.functional.interpolate)"
+        )
+    ax.imshow(grey, cmap="gray", vmin=0, vmax=1)
     limit = symmetric_limit(m, percentile)
     shown = ax.imshow(m, cmap=SIGNED_CMAP, vmin=-limit, vmax=limit, alpha=alpha)
     ax.set_xticks([])
@@ -105,7 +146,40 @@ def overlay(
         ax.set_title(title, fontsize=9)
     if colorbar:
         ax.figure.colorbar(shown, ax=ax, fraction=0.046, pad=0.04, label="attribution")
+    if mask is not None:
+        outline(mask, ax)
     return shown
+
+
+def outline(mask, ax=None, *, color: str = "white", linewidth: float = 0.9, halo=True):
+    """Draw the outline of a binary ``mask`` (an object's true pixels) into ``ax``.
+
+    ``mask``: (H, W), (1, H, W) or (1, 1, H, W), bool or {0, 1}; the contour at 0.5 is drawn.
+    ``halo=True`` gives the line a thin black border, so that it stays visible on light and
+    dark pictures alike. A mask that is all 0 or all 1 has no outline: nothing is drawn and
+    None is returned; otherwise the matplotlib ContourSet.
+    """
+    m = torch.as_tensor(mask).detach().cpu()
+    while m.dim() > 2 and m.shape[0] == 1:
+        m = m[0]
+    if m.dim() != 2:
+        raise ValueError(
+            f"mask must be (H, W), (1, H, W) or (1, 1, H, W), got {tuple(torch.as_tensor(mask).shape)}"
+        )
+    m = m.double().numpy()
+    if not np.isfinite(m).all():
+        raise ValueError("mask holds NaN or infinite values")
+    ax = ax or plt.gca()
+    if m.min() == m.max():
+        return None
+    lines = ax.contour(m, levels=[0.5], colors=color, linewidths=linewidth)
+    if halo:
+        from matplotlib import patheffects
+
+        lines.set_path_effects(
+            [patheffects.withStroke(linewidth=linewidth + 1.4, foreground="black")]
+        )
+    return lines
 
 
 def grid(

@@ -26,7 +26,9 @@ def table(
     ``formats``: a format for every non-integer number (default three decimals), or a dict
     column -> format (e.g. ``{"accuracy": "{:.1%}", "EF": "{:.4f}"}``) for those columns,
     other numbers keeping the default. Text and integers are shown as they are.
-    ``caption`` is shown above the table.
+    ``caption`` is shown above the table. The table has one header row: the ``index``
+    column's name heads the row labels; without ``index`` the rows are unlabelled (a
+    DataFrame keeps its own index, unless that is the plain range 0, 1, 2, ...).
     """
     import pandas as pd
 
@@ -47,6 +49,8 @@ def table(
         if index not in frame.columns:
             raise ValueError(f"index {index!r} is not a column: {list(frame.columns)}")
         frame = frame.set_index(index)
+        # the label column's name heads its column, on the one header row of the table
+        frame.columns.name, frame.index.name = frame.index.name, None
     default = formats if isinstance(formats, str) else "{:.3f}"
     chosen = {} if isinstance(formats, str) else dict(formats)
     unknown = set(chosen) - set(frame.columns)
@@ -66,6 +70,9 @@ def table(
         return show
 
     styler = frame.style.format({c: formatter(c) for c in frame.columns})
+    if index is None and isinstance(frame.index, pd.RangeIndex):
+        # row numbers 0, 1, 2 say nothing to a reader
+        styler = styler.hide(axis="index")
     if caption:
         styler = styler.set_caption(caption)
     return styler

@@ -31,27 +31,31 @@ def _card_path(name: str, folder: Path = WEIGHTS) -> Path:
     return folder / f"{name}.json"
 
 
+def _shipped() -> list:
+    """The names of the models in the zoo's folder: a card and its weights, side by side."""
+    return sorted(
+        path.stem for path in WEIGHTS.glob("*.json") if path.with_suffix(".pt").exists()
+    )
+
+
 def available(**match) -> list:
     """Sorted names of the shipped models; keyword arguments keep those whose card has those values.
 
     ``available(dataset="shapes", architecture="cnn")`` is the beta grid of the shapes CNN.
     """
-    names = sorted(
-        path.stem for path in WEIGHTS.glob("*.json") if path.with_suffix(".pt").exists()
-    )
     return [
-        name for name in names if all(card(name).get(k) == v for k, v in match.items())
+        name
+        for name in _shipped()
+        if all(card(name).get(k) == v for k, v in match.items())
     ]
 
 
 def _check_name(name) -> str:
-    if (
-        not isinstance(name, str)
-        or not _card_path(name).exists()
-        or not _card_path(name).with_suffix(".pt").exists()
-    ):
+    """A zoo name, exactly as :func:`available` lists it: never a path to somewhere else."""
+    if not isinstance(name, str) or name not in _shipped():
         raise ValueError(
-            f"no zoo model named {name!r}; available: {', '.join(available())}"
+            f"no zoo model named {name!r} (give a name, not a path); available: "
+            f"{', '.join(_shipped())}"
         )
     return name
 
@@ -74,7 +78,10 @@ def _beta_to_json(beta):
 
 
 def load(name: str) -> nn.Module:
-    """The trained model, rebuilt from its card and weights, in eval mode on the CPU."""
+    """The trained model, rebuilt from its card and weights, in eval mode on the CPU.
+
+    ``name`` is one of :func:`available` (a name, never a path: only the zoo's own files load).
+    """
     info = card(name)
     model = models.build(info["architecture"], **info["kwargs"], beta=info["beta"])
     state = torch.load(

@@ -3,22 +3,29 @@
 Every recipe below is one model: dataset, architecture, activation sharpness beta, epochs,
 seed. The shapes models of one family share their training seed, so they start from the same
 weights (the initialization does not depend on beta) and see the same batches in the same
-order: in the beta grid only the activation differs. Training uses AdamW with a one-cycle
-learning rate and cross-entropy; the card's accuracy is measured on held-out data (shapes:
-a different seed; digits and sentences: the fixed test split).
+order: in the beta grid only the activation differs. The ResNet ablations cross BatchNorm and
+skip connections with ReLU and softplus at beta = 5 and 1 on 32 px shapes; four more ResNets
+(BatchNorm on and off, ReLU and beta = 1) repeat the recipe on 64 px shapes. Training uses
+AdamW with a one-cycle learning rate and cross-entropy; the card's accuracy is measured on
+held-out data (shapes: a different seed; digits and sentences: the fixed test split).
 
 Usage::
 
-    python -m xai_lib.zoo.train                    # the whole zoo: about 9 minutes of CPU time
+    python -m xai_lib.zoo.train                    # the whole zoo (see each card's train_seconds)
+    python -m xai_lib.zoo.train "shapes_*"         # the 32 px shapes models
+    python -m xai_lib.zoo.train "shapes64*"        # the 64 px ResNets: the longest part
     python -m xai_lib.zoo.train "shapes_resnet*"   # only names matching these patterns
     python -m xai_lib.zoo.train --list             # the recipes, without training
     python -m xai_lib.zoo.train --threads 2        # may be faster on an idle multi-core machine
 
 It writes into the package's weights/ folder (``--out`` elsewhere) and ends with a table of
 every model trained, its accuracy and its training time. With the default single thread a
-re-run reproduces the shipped weights bit for bit; other thread counts sum floating-point
-numbers in another order, so their weights differ slightly and their accuracies by a few
-tenths of a point. One thread is also the fastest choice on a machine shared with other work.
+re-run on the same kind of CPU and the same torch version reproduces the weights bit for
+bit; other thread counts, and CPUs whose kernels use other vector instructions, sum
+floating-point numbers in another order, so their weights differ slightly and their
+accuracies by a few tenths of a point (a retrained ``shapes_resnet_nobn_noskip`` scored
+97.95% on an AVX-512 machine against the card's 97.50%). One thread is also the fastest
+choice on a machine shared with other work.
 """
 
 from __future__ import annotations
@@ -58,10 +65,13 @@ class Recipe:
     epochs: int = 10
     lr: float = 3e-3
     seed: int = 0
+    size: int = 32  # image side of the shapes data (train and test)
 
 
 BETA_GRID = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0)
-SMOOTH_RESNET_BETA = 5.0
+#: the sharpnesses of the ResNet ablations besides ReLU: the same four BN / skip settings at
+#: each, one recipe, so the ordering of the components can be compared across beta
+SMOOTH_RESNET_BETAS = (5.0, 1.0)
 _SHAPES = {"in_channels": 3, "classes": len(data.SHAPE_CLASSES)}
 
 
@@ -85,7 +95,7 @@ def _shapes_cnns() -> list:
 
 def _shapes_resnets() -> list:
     recipes = []
-    for beta in (math.inf, SMOOTH_RESNET_BETA):
+    for beta in (math.inf, *SMOOTH_RESNET_BETAS):
         for bn in (True, False):
             for skip in (True, False):
                 parts = [
@@ -108,9 +118,39 @@ def _shapes_resnets() -> list:
     return recipes
 
 
+#: the larger setting: the same ResNet and recipe on 64 px shapes (objects twice as many
+#: pixels across, stages at 32, 16 and 8 px), BatchNorm on and off x ReLU and softplus beta=1
+LARGE_SIZE, LARGE_BETA = 64, 1.0
+
+
+def _large_resnets() -> list:
+    recipes = []
+    for bn in (True, False):
+        for beta in (math.inf, LARGE_BETA):
+            parts = [
+                f"shapes{LARGE_SIZE}_resnet",
+                *(["nobn"] if not bn else []),
+                *([] if math.isinf(beta) else [f"beta{beta:g}"]),
+            ]
+            what = f"{'with' if bn else 'without'} BatchNorm, with skip connections"
+            recipes.append(
+                Recipe(
+                    name="_".join(parts),
+                    dataset="shapes",
+                    architecture="resnet",
+                    kwargs={**_SHAPES, "bn": bn, "skip": True},
+                    beta=beta,
+                    size=LARGE_SIZE,
+                    description=f"small ResNet on {LARGE_SIZE} px shapes {what}, {_activation_name(beta)}",
+                )
+            )
+    return recipes
+
+
 RECIPES = (
     *_shapes_cnns(),
     *_shapes_resnets(),
+    *_large_resnets(),
     Recipe(
         name="digits_mlp",
         dataset="digits",
@@ -141,16 +181,18 @@ RECIPES = (
 
 
 @functools.cache
-def _data(dataset: str):
+def _data(dataset: str, size: int = 32):
     """(x_train, y_train, x_test, y_test, a description of both for the card)."""
     if dataset == "shapes":
-        train, test = data.shapes(**SHAPES_TRAIN), data.shapes(**SHAPES_TEST)
+        train_data = {**SHAPES_TRAIN, "size": size}
+        test_data = {**SHAPES_TEST, "size": size}
+        train, test = data.shapes(**train_data), data.shapes(**test_data)
         return (
             train.images,
             train.labels,
             test.images,
             test.labels,
-            {"train": SHAPES_TRAIN, "test": SHAPES_TEST},
+            {"train": train_data, "test": test_data},
         )
     if dataset == "digits":
         return (
@@ -173,7 +215,7 @@ def _data(dataset: str):
 
 def train(recipe: Recipe, progress: bool = True) -> tuple:
     """Train one recipe -> (model in eval mode, card dict)."""
-    x_train, y_train, x_test, y_test, data_card = _data(recipe.dataset)
+    x_train, y_train, x_test, y_test, data_card = _data(recipe.dataset, recipe.size)
     torch.manual_seed(recipe.seed)
     model = models.build(recipe.architecture, **recipe.kwargs, beta=recipe.beta)
     start = time.perf_counter()

@@ -13,8 +13,9 @@ tensors that carry relevance:
   gradient (max: winner takes all);
 - any other operation raises a ValueError naming it and the module whose forward called it.
 
-In-place forms (``out += identity``) are computed out of place and the old tensor is retired:
-reading it again raises, rather than giving a silently wrong answer.
+In-place forms (``out += identity``) are computed out of place and the old tensor is retired
+in the call's :class:`~.ledger.Ledger`: reading it again raises, rather than giving a silently
+wrong answer.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ import torch
 from torch.nn import functional as F
 from torch.overrides import TorchFunctionMode
 
-from .graph import Pass, Proportional, attach, carries, consume
-from .rules import ratio
+from .contributions import ratio
+from .graph import Pass, Proportional, attach, carries
+from .ledger import Ledger
 
 
 class _Sum:
@@ -189,7 +191,7 @@ def _follow_gradient(func, args, kwargs):
     return func(*args, **kwargs)
 
 
-_HANDLERS = {
+_HANDLERS: dict = {
     **dict.fromkeys(_SUMS, _sum),
     **dict.fromkeys(_SCALINGS, _scaling),
     **dict.fromkeys(_RELUS, _relu),
@@ -211,7 +213,9 @@ def _tensors(value):
 
 
 def _name(func) -> str:
-    return getattr(func, "__qualname__", None) or getattr(func, "__name__", repr(func))
+    return str(
+        getattr(func, "__qualname__", None) or getattr(func, "__name__", repr(func))
+    )
 
 
 def _writes_in_place(func) -> bool:
@@ -222,12 +226,14 @@ def _writes_in_place(func) -> bool:
 class BetweenModules(TorchFunctionMode):
     """Watches the functional operations a forward() applies to relevance-carrying tensors.
 
-    lrp.py keeps ``inside_leaf`` > 0 while a hooked module runs (its inner operations are that
-    module's business) and ``scope`` as the names of the modules being run, for error messages.
+    The LRP pass (propagate.py) keeps ``inside_leaf`` > 0 while a hooked module runs (its
+    inner operations are that module's business) and ``scope`` as the names of the modules
+    being run, for error messages. Reads and in-place retirements go to the call's ``ledger``.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, ledger: Ledger) -> None:
         super().__init__()
+        self.ledger = ledger
         self.inside_leaf = 0
         self.scope: list[str] = []
 
@@ -250,11 +256,11 @@ class BetweenModules(TorchFunctionMode):
             raise self._unsupported(func)
         for t in _tensors((args, kwargs)):
             if t.requires_grad:
-                consume(t)
+                self.ledger.read(t)
         kwargs = {k: v for k, v in kwargs.items() if k != "inplace"}
         result = handler(_OUT_OF_PLACE.get(func, func), args, kwargs)
         if in_place:
-            args[0]._lrp_retired = True
+            self.ledger.retire(args[0])
         return result
 
     def _unsupported(self, func) -> ValueError:
