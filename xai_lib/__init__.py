@@ -84,7 +84,8 @@ def __getattr__(name: str):
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+    # the public names (tab completion), not the helpers this module imports
+    return sorted([*__all__, "__version__"])
 
 
 __all__ = [

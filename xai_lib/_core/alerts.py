@@ -15,6 +15,7 @@ import contextlib
 import sys
 import warnings
 from pathlib import Path
+from types import FrameType
 
 _PACKAGE = str(Path(__file__).resolve().parents[1])
 _CONTEXTLIB = contextlib.__file__
@@ -30,7 +31,8 @@ class DegenerateMapWarning(UserWarning):
 
 def warn(message: str, category: type[Warning] = UserWarning) -> None:
     """warnings.warn, attributed to the first frame outside xai_lib (the user's call)."""
-    frame, level = sys._getframe(1), 2
+    frame: FrameType | None = sys._getframe(1)
+    level = 2
     while frame is not None and (
         frame.f_code.co_filename.startswith(_PACKAGE)
         or frame.f_code.co_filename == _CONTEXTLIB

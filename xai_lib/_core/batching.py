@@ -99,7 +99,7 @@ def batches(
             yield Chunk(part, pairs // samples, pairs % samples)
 
 
-def progress(iterable, total: int, desc: str | None):
+def progress(iterable, total: int | None, desc: str | None):
     """A tqdm bar over a loop that may be long; it appears only once the loop has run 2 s.
 
     Off in the book build (in a notebook the bar is an ipywidget, dead in the static page)
@@ -136,9 +136,10 @@ def derived_seed(seed: int | None, salt: int) -> int | None:
 
     A fixed odd multiplier mixes the two, so the derived stream is not the original shifted.
     """
+    seed = check_seed(seed)
     if seed is None:
         return None
-    return (check_seed(seed) * 0x9E3779B97F4A7C15 + salt) % SEED_LIMIT
+    return (seed * 0x9E3779B97F4A7C15 + salt) % SEED_LIMIT
 
 
 class NoiseDraws:
@@ -152,7 +153,8 @@ class NoiseDraws:
     def __init__(self, x: torch.Tensor, seed: int | None) -> None:
         self._x = x
         self._generator = seed_generator(seed, x.device)
-        self._index, self._noise = -1, None
+        self._index = -1
+        self._noise: torch.Tensor | None = None
 
     def __call__(self, d: int) -> torch.Tensor:
         if d < self._index:
@@ -165,6 +167,7 @@ class NoiseDraws:
                 dtype=self._x.dtype,
             )
             self._index += 1
+        assert self._noise is not None  # d >= 0: draw d has been made
         return self._noise
 
     def rows(self, part: slice) -> torch.Tensor:

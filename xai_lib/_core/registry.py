@@ -233,11 +233,9 @@ def attribution_method(
                 return _concatenated(parts)
 
         if chunked:
-            method.__signature__ = _with_batch_size(fn)  # type: ignore[attr-defined]
+            method.__signature__ = _with_batch_size(fn)
             method.__doc__ = (fn.__doc__ or "").rstrip() + _BATCH_SIZE_DOC
-        method.info = MethodInfo(  # type: ignore[attr-defined]
-            name, family, returns, "seed" in parameters, True
-        )
+        method.info = MethodInfo(name, family, returns, "seed" in parameters, True)
         return register(name)(method)
 
     return decorate

@@ -186,7 +186,8 @@ def expected_frequency(a, rank: bool = False) -> torch.Tensor:
     check_bool(rank, "rank")
     if not rank:
         a = _check_maps(a)
-        radius, multiplicity = _half_plane(*a.shape[-2:], a)
+        h, w = a.shape[-2:]
+        radius, multiplicity = _half_plane(h, w, a)
         _, sums = _power_sums(
             a,
             multiplicity,
@@ -379,6 +380,7 @@ def _power_sums(
     weights = columns.new_zeros(cells, 2, (rings if dense else 0) + sums)
     weights[:, :, weights.shape[-1] - sums :] = columns.reshape(cells, 1, sums)
     if rings:
+        assert ring is not None, "rings > 0 needs each cell's ring"
         ring, multiplicity = ring.flatten(), multiplicity.flatten()
         kept = (ring < rings).nonzero()[:, 0]  # the cells in some ring, not far corners
         sizes = multiplicity.new_zeros(rings).index_add_(

@@ -10,6 +10,7 @@ kept unless asked for.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import NamedTuple
 
 import torch
@@ -34,7 +35,7 @@ from .local_faithfulness import infidelity, sensitivity_max
 
 #: metric name -> function(model, x, attribution, target, **options) -> (N,) scores;
 #: ``sensitivity_max`` takes the method instead of an attribution (see :func:`mean_over`).
-STREAMED_METRICS = {
+STREAMED_METRICS: dict[str, Callable[..., torch.Tensor]] = {
     "deletion": deletion,
     "insertion": insertion,
     "mu_fidelity": mu_fidelity,
@@ -123,6 +124,7 @@ def mean_over(
     """
     explain = get_method(method)
     check_model(model)
+    score: Callable[..., torch.Tensor]
     if isinstance(metric, str):
         if metric not in STREAMED_METRICS:
             raise ValueError(

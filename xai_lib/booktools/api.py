@@ -201,7 +201,7 @@ def plain_text_marks(line: str) -> str:
     pieces = _LITERAL.split(line)
     for i in range(0, len(pieces), 2):  # the even pieces are outside literals
         text = _REFERENCE.sub(r"\\_", pieces[i].replace("|", "\\|"))
-        kept = set()
+        kept: set[int] = set()
         for pattern, width in ((_STRONG, 2), (_EMPHASIS, 1)):
             for match in pattern.finditer(text):
                 start, end = match.span()

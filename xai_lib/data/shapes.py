@@ -57,7 +57,7 @@ def shapes(n: int, size: int = 32, seed: int = 0, *, return_background: bool = F
         )
     g = seed_generator(seed)  # validates the seed
     labels = (torch.arange(n) % len(SHAPE_CLASSES))[torch.randperm(n, generator=g)]
-    geometry = _random_geometry(labels, size, g)
+    radius, cx, cy, rotation = _random_geometry(labels, size, g)
     background = _backgrounds(n, size, g)  # (N, 3, H, W)
     colours = _object_colours(background, g)  # (N, 3, 1, 1)
     noise = torch.randn(n, 3, size, size, generator=g)
@@ -66,7 +66,9 @@ def shapes(n: int, size: int = 32, seed: int = 0, *, return_background: bool = F
     )  # a noise level per image
     coverage = torch.cat(
         [
-            _coverage(labels[part], *(p[part] for p in geometry), size)
+            _coverage(
+                labels[part], radius[part], cx[part], cy[part], rotation[part], size
+            )
             for part in (c.part for c in batches(1, n, RENDER_CHUNK, 1))
         ]
     )  # (N, 1, H, W) in [0, 1]
@@ -77,7 +79,9 @@ def shapes(n: int, size: int = 32, seed: int = 0, *, return_background: bool = F
     return data
 
 
-def _random_geometry(labels: torch.Tensor, size: int, g: torch.Generator):
+def _random_geometry(
+    labels: torch.Tensor, size: int, g: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Radius, centre and rotation per sample, in pixels and radians."""
     n = labels.numel()
     radius = torch.empty(n).uniform_(*RADIUS_RANGE, generator=g) * size

@@ -66,12 +66,13 @@ def _piece_cases() -> list:
 
 def _rising_ramp() -> nn.Module:
     """ReLU(x) + 2 ReLU(x - 0.5) - 3 ReLU(x - 0.75): a kink where the slope changes but keeps its sign."""
-    model = nn.Sequential(nn.Linear(1, 3), nn.ReLU(), nn.Linear(3, 1)).double()
+    first, last = nn.Linear(1, 3), nn.Linear(3, 1)
+    model = nn.Sequential(first, nn.ReLU(), last).double()
     with torch.no_grad():
-        model[0].weight.fill_(1.0)
-        model[0].bias.copy_(torch.tensor([0.0, -0.5, -0.75]))
-        model[2].weight.copy_(torch.tensor([[1.0, 2.0, -3.0]]))
-        model[2].bias.zero_()
+        first.weight.fill_(1.0)
+        first.bias.copy_(torch.tensor([0.0, -0.5, -0.75]))
+        last.weight.copy_(torch.tensor([[1.0, 2.0, -3.0]]))
+        last.bias.zero_()
     return model.eval()
 
 

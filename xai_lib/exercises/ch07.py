@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import torch
 from torch import nn
 
@@ -35,7 +37,10 @@ class _Apply(nn.Module):
         return self.function.apply(z)
 
 
-def _random_parameters(model: nn.Module, generator: torch.Generator) -> nn.Module:
+_M = TypeVar("_M", bound=nn.Module)
+
+
+def _random_parameters(model: _M, generator: torch.Generator) -> _M:
     model = model.double()
     with torch.no_grad():
         for parameter in model.parameters():
@@ -92,7 +97,7 @@ def _relu_cases() -> list[Case]:
     return cases
 
 
-def _with_function(model: nn.Module, function) -> nn.Sequential:
+def _with_function(model: nn.Sequential, function) -> nn.Sequential:
     """A copy of a Sequential model with every nn.ReLU replaced by ``function.apply``."""
     return nn.Sequential(
         *[_Apply(function) if isinstance(m, nn.ReLU) else m for m in model]

@@ -17,7 +17,7 @@ import copy
 import numbers
 import traceback
 from collections.abc import Iterable, Sequence
-from typing import Any, Callable
+from typing import Any, Callable, SupportsFloat
 
 import numpy as np
 import torch
@@ -229,11 +229,14 @@ def compare(
         return Feedback.success(f"{name} is correct")
     if isinstance(expected, (torch.Tensor, np.ndarray)):
         return _compare_arrays(got, expected, name, rtol, atol, check_dtype, hint)
-    if isinstance(expected, numbers.Number):
+    # a number float() takes (not a Python complex, which has no __float__)
+    if isinstance(expected, numbers.Number) and isinstance(expected, SupportsFloat):
         if isinstance(got, (torch.Tensor, np.ndarray)) and _as_tensor(got).numel() == 1:
             got = _as_tensor(got).item()
-        if not isinstance(got, numbers.Number) or isinstance(got, bool) != isinstance(
-            expected, bool
+        if (
+            not isinstance(got, numbers.Number)
+            or not isinstance(got, SupportsFloat)
+            or isinstance(got, bool) != isinstance(expected, bool)
         ):
             return Feedback.failure(
                 f"{name} should be a number like {expected!r}",

@@ -112,7 +112,7 @@ def on_device(model: nn.Module, device):
                     [*model.parameters(), *model.buffers()], placement
                 ):
                     tensor.data = tensor.data.to(place)
-                    if getattr(tensor, "grad", None) is not None:
+                    if tensor.grad is not None:
                         tensor.grad.data = tensor.grad.data.to(place)
 
 

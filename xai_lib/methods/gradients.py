@@ -168,9 +168,9 @@ def smoothgrad(
             (samples, *feature_dims), sigma, dtype=x.dtype, device=x.device
         )
     draws = NoiseDraws(x, seed)
-    total = total_sq = (
-        None  # (N, *A): sums over the copies, A the method's output shape
-    )
+    # (N, *A): sums over the copies, A the method's output shape
+    total: torch.Tensor | None = None
+    total_sq: torch.Tensor | None = None
     for chunk in batches(n, samples, batch_size, x[0].numel(), x.device, "SmoothGrad"):
         sample = chunk.sample
         noisy = x[sample] + scale[sample] * draws.rows(chunk.part)  # (Q, *F)
@@ -181,9 +181,11 @@ def smoothgrad(
         total.index_add_(0, sample, a)
         if total_sq is not None:
             total_sq.index_add_(0, sample, a * a)
+    assert total is not None  # n >= 1 copies of a non-empty batch: at least one chunk
     mean = total / n
     if reduce == "mean":
         return mean
+    assert total_sq is not None  # summed for every reduction but "mean"
     mean_square = total_sq / n
     if reduce == "mean_square":
         return mean_square

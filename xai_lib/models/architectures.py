@@ -169,7 +169,7 @@ class BasicBlock(nn.Module):
         self.act1 = activation(beta)
         self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=not bn)
         self.bn2 = _norm(out_channels, bn)
-        self.shortcut = None
+        self.shortcut: nn.Module | None = None
         if skip and (stride != 1 or in_channels != out_channels):
             self.shortcut = nn.Sequential(
                 nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=not bn),

@@ -270,7 +270,10 @@ class BagOfLocalFeatures(nn.Module):
             )
         trunk = copy.deepcopy(cnn.features[:layers]).requires_grad_(False)
         channels = [m for m in trunk if isinstance(m, nn.Conv2d)][-1].out_channels
-        classes = cnn.classifier[-1].out_features
+        head = cnn.classifier[-1]
+        # a CNN's classifier ends with its output Linear
+        assert isinstance(head, nn.Linear)
+        classes = head.out_features
         return cls(trunk, channels, classes, hidden).to(next(cnn.parameters()).dtype)
 
     def evidence(self, x: torch.Tensor) -> torch.Tensor:

@@ -166,13 +166,13 @@ def outline(mask, ax=None, *, color: str = "white", linewidth: float = 0.9, halo
         raise ValueError(
             f"mask must be (H, W), (1, H, W) or (1, 1, H, W), got {tuple(torch.as_tensor(mask).shape)}"
         )
-    m = m.double().numpy()
-    if not np.isfinite(m).all():
+    values = m.double().numpy()
+    if not np.isfinite(values).all():
         raise ValueError("mask holds NaN or infinite values")
     ax = ax or plt.gca()
-    if m.min() == m.max():
+    if values.min() == values.max():
         return None
-    lines = ax.contour(m, levels=[0.5], colors=color, linewidths=linewidth)
+    lines = ax.contour(values, levels=[0.5], colors=color, linewidths=linewidth)
     if halo:
         from matplotlib import patheffects
 

@@ -93,13 +93,13 @@ def show_image(
     if stretch:
         picture = as_image(t)
     else:
-        picture = t.permute(1, 2, 0) if t.dim() == 3 else t
-        picture = (
-            picture[..., 0]
-            if picture.dim() == 3 and picture.shape[-1] == 1
-            else picture
+        channels_last = t.permute(1, 2, 0) if t.dim() == 3 else t
+        channels_last = (
+            channels_last[..., 0]
+            if channels_last.dim() == 3 and channels_last.shape[-1] == 1
+            else channels_last
         )
-        picture = picture.clamp(0, 1).numpy()
+        picture = channels_last.clamp(0, 1).numpy()
     ax = ax or plt.gca()
     if picture.ndim == 2:
         shown = ax.imshow(picture, cmap="gray", vmin=0, vmax=1)

@@ -38,6 +38,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 import torch
 from torch import nn
@@ -48,8 +49,17 @@ from .. import architectures as models
 from ..training import accuracy, fit
 from . import WEIGHTS, _beta_to_json
 
-SHAPES_TRAIN = {"n": 6000, "size": 32, "seed": 0}
-SHAPES_TEST = {"n": 4000, "size": 32, "seed": 1}
+
+class _ShapesSplit(TypedDict):
+    """The arguments of :func:`xai_lib.data.shapes` for one split."""
+
+    n: int
+    size: int
+    seed: int
+
+
+SHAPES_TRAIN: _ShapesSplit = {"n": 6000, "size": 32, "seed": 0}
+SHAPES_TEST: _ShapesSplit = {"n": 4000, "size": 32, "seed": 1}
 BATCH_SIZE = 64
 WEIGHT_DECAY = 1e-4
 
@@ -184,8 +194,8 @@ RECIPES = (
 def _data(dataset: str, size: int = 32):
     """(x_train, y_train, x_test, y_test, a description of both for the card)."""
     if dataset == "shapes":
-        train_data = {**SHAPES_TRAIN, "size": size}
-        test_data = {**SHAPES_TEST, "size": size}
+        train_data: _ShapesSplit = {**SHAPES_TRAIN, "size": size}
+        test_data: _ShapesSplit = {**SHAPES_TEST, "size": size}
         train, test = data.shapes(**train_data), data.shapes(**test_data)
         return (
             train.images,
