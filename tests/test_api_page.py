@@ -52,12 +52,21 @@ def test_public_names_are_all_or_what_the_module_itself_defines():
         for n in xl.metrics.__all__
         if not isinstance(getattr(xl.metrics, n), types.ModuleType)
     ]
-    spectral = api.public_names("xai_lib.spectral")  # no __all__: its own definitions
+    spectral = api.public_names("xai_lib.spectral")  # a package: its __all__
     assert "expected_frequency" in spectral and "radial_profile" in spectral
     assert (
         "check_input" not in spectral and "torch" not in spectral
     )  # imported, not its own
     assert all(not n.startswith("_") for n in spectral)
+    assert not hasattr(xl.shattered, "__all__")
+    shattered = api.public_names("xai_lib.shattered")  # no __all__: its own definitions
+    assert "sawtooth" in shattered and "shatteredness" in shattered
+    assert (
+        "check_input" not in shattered
+        and "torch" not in shattered
+        and "pearson" not in shattered
+    )  # imported, not its own
+    assert all(not n.startswith("_") for n in shattered)
     top = api.public_names("xai_lib")
     assert (
         "saliency" in top and "METHODS" in top and "viz" not in top

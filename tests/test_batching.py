@@ -33,11 +33,12 @@ def test_auto_batch_size_on_a_cpu_follows_the_documented_rule():
             batching.AUTO_MAX_ELEMENTS // numel,
         )
         assert size == max(1, expected)
-    # the measured sweet spots: about 128-256 images of 32 px, 64-128 of 64 px, 32-64 larger
+    # the measured sweet spots: 128-512 images of 32 px, 64-128 of 64 px, 16-32 of 128 px
+    # and 16 of 224 px (benchmarks/bench_batching.py)
     assert 128 <= auto_batch_size(3 * 32 * 32) <= 256
     assert 64 <= auto_batch_size(3 * 64 * 64) <= 128
     assert 32 <= auto_batch_size(3 * 128 * 128) <= 64
-    assert auto_batch_size(3 * 224 * 224) == 32
+    assert 16 <= auto_batch_size(3 * 224 * 224) < 32
     assert auto_batch_size(torch.Size([3, 32, 32]).numel(), torch.device("cpu")) == (
         auto_batch_size(3072)
     )

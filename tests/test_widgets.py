@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 import xai_lib as xl
-from xai_lib._core import BOOK_BUILD_ENV, progress
+from xai_lib._core import BOOK_BUILD_ENV, in_book_build, progress
 from xai_lib.booktools.sphinx import setup as sphinx_setup
 from xai_lib.widgets import (
     FRAME_WIDTH,
@@ -32,6 +32,8 @@ from xai_lib.widgets import (
     MIN_DPI,
     WIDGET_VIEW_MIMETYPE,
     Explorer,
+    explorers,
+    live,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,8 +60,9 @@ CONTROLS = {"method": ["saliency", "integrated_gradients"], "sigma": [0.0, 0.1, 
 def small_frames(request, monkeypatch):
     """Small pictures keep the tests fast; the density test keeps the real floors."""
     if "density" not in request.node.name:
-        monkeypatch.setattr(xl.widgets, "FRAME_WIDTH", 200)
-        monkeypatch.setattr(xl.widgets, "MIN_DPI", 30)
+        # where Explorer.frame_dpi reads them
+        monkeypatch.setattr(explorers, "FRAME_WIDTH", 200)
+        monkeypatch.setattr(explorers, "MIN_DPI", 30)
 
 
 def static_data(page: str) -> dict:
@@ -223,11 +226,11 @@ def test_script_data_cannot_close_its_script_element():
 def test_mime_bundle_is_static_html_outside_a_kernel_and_in_the_book_build(monkeypatch):
     bundle = Explorer(Drawing(), CONTROLS)._repr_mimebundle_()
     assert "text/html" in bundle and WIDGET_VIEW_MIMETYPE not in bundle
-    monkeypatch.setattr(xl.widgets, "live_frontend_possible", lambda: True)
+    monkeypatch.setattr(live, "live_frontend_possible", lambda: True)
     assert Explorer(Drawing(), CONTROLS).use_static() is False
     monkeypatch.undo()
     monkeypatch.setenv(BOOK_BUILD_ENV, "1")
-    assert xl.widgets.in_book_build() and not xl.widgets.live_frontend_possible()
+    assert in_book_build() and not xl.widgets.live_frontend_possible()
     assert Explorer(Drawing(), CONTROLS).use_static() is True
 
 
@@ -312,10 +315,10 @@ def test_figure_is_closed_when_saving_fails():
 
 def test_sphinx_extension_marks_the_build(monkeypatch):
     monkeypatch.setenv(BOOK_BUILD_ENV, "0")  # restored (to unset) after the test
-    assert not xl.widgets.in_book_build()
+    assert not in_book_build()
     assert not progress(range(2), 2, "loop").disable
     assert sphinx_setup(app=None)["parallel_read_safe"]
-    assert xl.widgets.in_book_build()
+    assert in_book_build()
     assert progress(
         range(2), 2, "loop"
     ).disable  # a notebook bar would be a dead widget in the page

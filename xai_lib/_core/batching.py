@@ -29,13 +29,14 @@ from .validation import SEED_LIMIT, check_seed
 
 #: The automatic chunk (``batch_size=None``) on a CPU, for samples of E input numbers:
 #: sqrt(AUTO_CPU_SCALE / E) samples, at least AUTO_MIN_SAMPLES, at most AUTO_MAX_ELEMENTS / E.
-#: Measured (benchmarks/bench_batching.py, one thread): the fastest fixed chunk is about 128-256
-#: images of 3x32x32 (smaller chunks pay per-call overhead, larger ones leave the caches:
-#: 512 is 1.2-1.5x slower), 64-128 of 3x64x64 and 32-64 of 3x128x128 or 3x224x224 (where one
-#: image's activations fill the caches anyway and small batches make inefficient matrix
-#: products). sqrt(2**26 / E) gives 147, 73, 36 and 21 (so 32) for these four sizes.
+#: Measured (benchmarks/bench_batching.py, two threads): the fastest fixed chunk is about
+#: 128-512 images of 3x32x32 (smaller chunks pay per-call overhead, larger ones leave the
+#: caches: 1024 is 1.5-2x slower), 64-128 of 3x64x64, 16-32 of 3x128x128 and 16 of 3x224x224
+#: (where one image's activations fill the caches anyway; 32 of them are 1.1-1.25x slower).
+#: sqrt(2**26 / E) gives 147, 73, 36 and 21 for these four sizes; chunks are then evened out
+#: (64 windows of 224 px in 4 chunks of 16).
 AUTO_CPU_SCALE = 2**26
-AUTO_MIN_SAMPLES = 32
+AUTO_MIN_SAMPLES = 16
 #: A cap on a chunk's input numbers whatever the device (2**23: 32 MiB of float32, about 1.5 GB
 #: of activations for a backward pass through a ResNet-18), so a default call fits in memory.
 AUTO_MAX_ELEMENTS = 2**23

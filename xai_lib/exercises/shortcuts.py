@@ -42,6 +42,9 @@ def public_name(function: Callable) -> str:
     name = getattr(function, "__qualname__", getattr(function, "__name__", "?"))
     namespaces = {  # modules that a public namespace of xl stands for
         "xai_lib.analysis.spectral": "xl.spectral",
+        "xai_lib.analysis.spectral.measures": "xl.spectral",
+        "xai_lib.analysis.spectral.one_fft": "xl.spectral",
+        "xai_lib.analysis.spectral.filters": "xl.spectral",
         "xai_lib.analysis.shattered": "xl.shattered",
         "xai_lib.analysis.faithfulness": "xl.metrics",
         "xai_lib.analysis.localization": "xl.metrics",

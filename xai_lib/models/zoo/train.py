@@ -103,29 +103,33 @@ def _shapes_cnns() -> list:
     ]
 
 
+def _resnet(bn: bool, skip: bool, beta: float, size: int = 32) -> Recipe:
+    """The small ResNet on ``size`` px shapes, BatchNorm and skips switched as given."""
+    parts = [
+        "shapes_resnet" if size == 32 else f"shapes{size}_resnet",
+        *(["nobn"] if not bn else []),
+        *(["noskip"] if not skip else []),
+        *([] if math.isinf(beta) else [f"beta{beta:g}"]),
+    ]
+    what = f"{'with' if bn else 'without'} BatchNorm, {'with' if skip else 'without'} skip connections"
+    return Recipe(
+        name="_".join(parts),
+        dataset="shapes",
+        architecture="resnet",
+        kwargs={**_SHAPES, "bn": bn, "skip": skip},
+        beta=beta,
+        size=size,
+        description=f"small ResNet on {size} px shapes {what}, {_activation_name(beta)}",
+    )
+
+
 def _shapes_resnets() -> list:
-    recipes = []
-    for beta in (math.inf, *SMOOTH_RESNET_BETAS):
-        for bn in (True, False):
-            for skip in (True, False):
-                parts = [
-                    "shapes_resnet",
-                    *(["nobn"] if not bn else []),
-                    *(["noskip"] if not skip else []),
-                    *([] if math.isinf(beta) else [f"beta{beta:g}"]),
-                ]
-                what = f"{'with' if bn else 'without'} BatchNorm, {'with' if skip else 'without'} skip connections"
-                recipes.append(
-                    Recipe(
-                        name="_".join(parts),
-                        dataset="shapes",
-                        architecture="resnet",
-                        kwargs={**_SHAPES, "bn": bn, "skip": skip},
-                        beta=beta,
-                        description=f"small ResNet on 32 px shapes {what}, {_activation_name(beta)}",
-                    )
-                )
-    return recipes
+    return [
+        _resnet(bn, skip, beta)
+        for beta in (math.inf, *SMOOTH_RESNET_BETAS)
+        for bn in (True, False)
+        for skip in (True, False)
+    ]
 
 
 #: the larger setting: the same ResNet and recipe on 64 px shapes (objects twice as many
@@ -134,27 +138,11 @@ LARGE_SIZE, LARGE_BETA = 64, 1.0
 
 
 def _large_resnets() -> list:
-    recipes = []
-    for bn in (True, False):
-        for beta in (math.inf, LARGE_BETA):
-            parts = [
-                f"shapes{LARGE_SIZE}_resnet",
-                *(["nobn"] if not bn else []),
-                *([] if math.isinf(beta) else [f"beta{beta:g}"]),
-            ]
-            what = f"{'with' if bn else 'without'} BatchNorm, with skip connections"
-            recipes.append(
-                Recipe(
-                    name="_".join(parts),
-                    dataset="shapes",
-                    architecture="resnet",
-                    kwargs={**_SHAPES, "bn": bn, "skip": True},
-                    beta=beta,
-                    size=LARGE_SIZE,
-                    description=f"small ResNet on {LARGE_SIZE} px shapes {what}, {_activation_name(beta)}",
-                )
-            )
-    return recipes
+    return [
+        _resnet(bn, True, beta, size=LARGE_SIZE)
+        for bn in (True, False)
+        for beta in (math.inf, LARGE_BETA)
+    ]
 
 
 RECIPES = (
