@@ -11,7 +11,7 @@ from torch import nn
 import xai_lib as xl
 from tests.helpers import assert_untouched, relu_mlp, requires_cuda, small_cnn, snapshot
 from xai_lib import baselines, metrics, stats
-from xai_lib.analysis import faithfulness
+from xai_lib.analysis import mu_fidelity
 
 SHAPE = (3, 8, 8)
 
@@ -241,7 +241,7 @@ def test_mu_fidelity_seeded_and_independent_of_batch_size():
 
 
 def test_mu_fidelity_subsets_are_grid_cells():
-    removed = faithfulness._random_subsets(
+    removed = mu_fidelity._random_subsets(
         torch.zeros(1, 1, 18, 18), 0.3, 50, 3, seed=0
     )  # 3 x 3 cells of 6 x 6
     cells = removed.view(50, 3, 6, 3, 6)

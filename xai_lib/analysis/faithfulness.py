@@ -1,365 +1,43 @@
 """Faithfulness: does removing what the map calls important change the output?
 
-* ``deletion`` / ``insertion`` (Petsiuk, Das and Saenko, RISE, BMVC 2018): units (pixels with
-  all their channels, tokens, or features) are switched from x to a baseline (deletion) or from
-  a baseline to x (insertion) in order of decreasing channel-summed attribution; the score is
-  the trapezoid area under the target's softmax probability over the fraction switched (0 to 1).
-  Deletion: lower is better; insertion: higher is better. ``*_curve`` give the curves.
-* ``mu_fidelity`` (Bhatt, Weller and Moura, IJCAI 2020): random subsets of grid cells are set to
-  a baseline; the score is the correlation, over subsets, between the attribution mass removed
-  and the drop of the target's output. Defaults follow Xplique's: a 9x9 grid, each cell
-  removed with probability 0.2, baseline 0, Spearman correlation.
-* ``completeness_error``: |sum of the attribution - (f(x) - f(baseline))|, zero for methods
-  that satisfy completeness (IG with enough steps, LRP-0 on bias-free ReLU nets).
+The metrics live in one module each and are gathered here (and in ``xl.metrics``):
 
-:data:`FIDELITY_METRICS` names the region-removal metrics for :func:`xai_lib.spectral.optimal_cutoff`.
+* ``deletion`` / ``insertion`` and their ``*_curve`` (Petsiuk, Das and Saenko, RISE, BMVC
+  2018): in :mod:`.deletion_insertion`, with the preparation every metric shares.
+* ``mu_fidelity`` (Bhatt, Weller and Moura, IJCAI 2020): in :mod:`.mu_fidelity`.
+* ``completeness_error`` (defined here): |sum of the attribution - (f(x) - f(baseline))|, zero
+  for methods that satisfy completeness, the axiom of Sundararajan, Taly and Yan (ICML 2017)
+  (IG with enough steps, LRP-0 on bias-free ReLU nets).
+
+:data:`FIDELITY_METRICS` (defined here) names the region-removal metrics for
+:func:`xai_lib.spectral.optimal_cutoff`.
 """
 
 from __future__ import annotations
 
 import torch
-from torch.nn import functional as F
 
-from .._core import (
-    DegenerateMapWarning,
-    batches,
-    check_batch_size,
-    check_bool,
-    check_choice,
-    check_input,
-    check_model,
-    check_positive_int,
-    predict,
-    preserved,
-    resolve_target,
-    seed_generator,
-    select_outputs,
-    warn,
+from .._core import preserved, resolve_target
+from .deletion_insertion import (
+    _prepare,
+    _target_scores,
+    deletion,
+    deletion_curve,
+    insertion,
+    insertion_curve,
 )
-from .._core.alerts import samples as _samples
-from ..methods.baselines import baseline_like
-from .stats import pearson, spearman
+from .mu_fidelity import CORRELATIONS, mu_fidelity
 
-CORRELATIONS = ("spearman", "pearson")
-
-
-def _check_x(x) -> torch.Tensor:
-    check_input(x)
-    if x.dim() not in (2, 3, 4):
-        raise ValueError(
-            f"x must be vectors (N, D), tokens (N, T, E) or images (N, C, H, W), got shape {tuple(x.shape)}"
-        )
-    return x.detach()
-
-
-def _check_attribution(attribution, x: torch.Tensor) -> torch.Tensor:
-    """An attribution shaped like x (or (N, 1, H, W) for images), on x's device and dtype."""
-    check_input(attribution, "attribution")
-    pixel_map = x.dim() == 4 and attribution.shape == (x.shape[0], 1, *x.shape[2:])
-    if attribution.shape != x.shape and not pixel_map:
-        raise ValueError(
-            f"attribution of shape {tuple(attribution.shape)} does not fit x of shape {tuple(x.shape)}; "
-            "expected x's shape" + (" or (N, 1, H, W)" if x.dim() == 4 else "")
-        )
-    return attribution.detach().to(device=x.device, dtype=x.dtype)
-
-
-def _unit_scores(attribution: torch.Tensor) -> torch.Tensor:
-    """One score per switchable unit: (N, D) features, (N, T) tokens or (N, H*W) pixels."""
-    if attribution.dim() == 2:
-        return attribution
-    if attribution.dim() == 3:
-        return attribution.sum(
-            dim=2
-        )  # (N, T, E) -> (N, T): a token's embedding moves as one
-    return attribution.sum(dim=1).flatten(
-        1
-    )  # (N, C, H, W) -> (N, H*W): a pixel's channels move as one
-
-
-def _expand_units(mask: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """A (P, U) unit mask -> broadcastable to (P, *x.shape[1:])."""
-    if x.dim() == 2:
-        return mask
-    if x.dim() == 3:
-        return mask[:, :, None]  # (P, T, 1)
-    return mask.view(-1, 1, *x.shape[2:])  # (P, 1, H, W)
-
-
-def _target_scores(
-    model, inputs: torch.Tensor, target: torch.Tensor, softmax: bool, batch_size=None
-) -> torch.Tensor:
-    """The target's output (softmax probability or raw) on a batch, without gradients."""
-    out = predict(model, inputs, batch_size)
-    if out.dim() == 1:
-        out = out[:, None]  # a scalar-output model
-    if softmax and out.dim() == 2 and out.shape[1] == 1:
-        raise ValueError(
-            "softmax=True on a model with one output: the softmax of one logit is always 1, "
-            "so every attribution would score the same; pass softmax=False to score the raw "
-            "output"
-        )
-    return select_outputs(out.softmax(dim=1) if softmax else out, target)[0].to(
-        inputs.dtype
-    )
-
-
-def _prepare(model, x, attribution, baseline, batch_size):
-    """Validate the common arguments -> (x, attribution, baseline like x).
-
-    The target is resolved inside the guard (a forward pass when it is None), by the caller.
-    """
-    check_model(model)
-    x = _check_x(x)
-    attribution = _check_attribution(attribution, x)
-    check_batch_size(batch_size)
-    canvas = baseline_like(baseline, x)
-    return x, attribution, canvas
-
-
-def _switch_curve(
-    model, x, attribution, target, steps, baseline, softmax, batch_size, insert: bool
-):
-    """Scores of the target as units switch in order of attribution: (fractions, (N, steps+1))."""
-    check_positive_int(steps, "steps")
-    check_bool(softmax, "softmax")
-    x, attribution, canvas = _prepare(model, x, attribution, baseline, batch_size)
-    scores = _unit_scores(attribution)  # (N, U)
-    n, units = scores.shape
-    constant = (scores == scores[:, :1]).all(dim=1)
-    if constant.any():
-        warn(
-            f"{'insertion' if insert else 'deletion'}: the attribution of {_samples(constant)} "
-            "is constant (e.g. all zero), so it ranks nothing; its units are switched in "
-            "index order (ties always go by index), which scores an arbitrary order",
-            DegenerateMapWarning,
-        )
-    order = scores.argsort(dim=1, descending=True, stable=True)
-    position = torch.empty_like(order).scatter_(
-        1, order, torch.arange(units, device=x.device).expand(n, -1)
-    )
-    fractions = torch.linspace(0, 1, steps + 1, dtype=x.dtype, device=x.device)
-    switched = torch.round(
-        fractions.double() * units
-    ).long()  # (steps+1,) units switched at each step
-    curve = torch.empty(steps + 1, n, dtype=x.dtype, device=x.device)
-    desc = "insertion" if insert else "deletion"
-    with preserved(model) as model:
-        target = resolve_target(model, x, target, batch_size)
-        for chunk in batches(steps + 1, n, batch_size, x[0].numel(), x.device, desc):
-            step, sample = chunk.variant, chunk.sample
-            moved = position[sample] < switched[step][:, None]  # (P, U)
-            moved = _expand_units(moved, x)  # broadcastable to (P, *x.shape[1:])
-            if insert:
-                inputs = torch.where(moved, x[sample], canvas[sample])
-            else:
-                inputs = torch.where(moved, canvas[sample], x[sample])
-            scores = _target_scores(model, inputs, target[sample], softmax)
-            curve.view(-1)[chunk.part] = scores
-    return fractions, curve.T  # (N, steps + 1)
-
-
-def deletion_curve(
-    model,
-    x,
-    attribution,
-    target=None,
-    steps: int = 20,
-    *,
-    baseline=0.0,
-    softmax: bool = True,
-    batch_size=None,
-):
-    """The target's probability as the most important units are set to ``baseline``, step by step.
-
-    Returns (fractions (steps+1,) from 0 to 1, curves (N, steps+1)); step k has round(k U / steps)
-    of the U units (pixels, tokens or features) removed. Units of equal attribution are removed
-    in index order (row-major for pixels); a constant map (all zero, say) ranks nothing and is
-    scored in that order, with a :class:`DegenerateMapWarning`. ``baseline``: a number, a
-    tensor broadcastable to x, or ``"blur"`` (images). ``softmax=False`` scores the raw output
-    instead; ``softmax=True`` needs a model with at least two outputs (the softmax of one
-    logit is 1 whatever the input).
-    """
-    return _switch_curve(
-        model,
-        x,
-        attribution,
-        target,
-        steps,
-        baseline,
-        softmax,
-        batch_size,
-        insert=False,
-    )
-
-
-def insertion_curve(
-    model,
-    x,
-    attribution,
-    target=None,
-    steps: int = 20,
-    *,
-    baseline=0.0,
-    softmax: bool = True,
-    batch_size=None,
-):
-    """The target's probability as the most important units are put back on a ``baseline`` canvas.
-
-    The mirror of :func:`deletion_curve`: step 0 is the baseline, step ``steps`` is x.
-    """
-    return _switch_curve(
-        model, x, attribution, target, steps, baseline, softmax, batch_size, insert=True
-    )
-
-
-def deletion(
-    model,
-    x,
-    attribution,
-    target=None,
-    steps: int = 20,
-    *,
-    baseline=0.0,
-    softmax: bool = True,
-    batch_size=None,
-) -> torch.Tensor:
-    """Area under the deletion curve, one value per sample in [0, 1] (lower is better)."""
-    fractions, curve = deletion_curve(
-        model,
-        x,
-        attribution,
-        target,
-        steps,
-        baseline=baseline,
-        softmax=softmax,
-        batch_size=batch_size,
-    )
-    return torch.trapezoid(curve, fractions, dim=1)
-
-
-def insertion(
-    model,
-    x,
-    attribution,
-    target=None,
-    steps: int = 20,
-    *,
-    baseline=0.0,
-    softmax: bool = True,
-    batch_size=None,
-) -> torch.Tensor:
-    """Area under the insertion curve, one value per sample in [0, 1] (higher is better)."""
-    fractions, curve = insertion_curve(
-        model,
-        x,
-        attribution,
-        target,
-        steps,
-        baseline=baseline,
-        softmax=softmax,
-        batch_size=batch_size,
-    )
-    return torch.trapezoid(curve, fractions, dim=1)
-
-
-def _random_subsets(
-    x: torch.Tensor, subset: float, n: int, grid: int, seed: int | None
-) -> torch.Tensor:
-    """n random unit masks (n, U), True where removed; for images, cells of a grid x grid layout.
-
-    Drawn on the CPU from ``seed``, so the subsets are the same on every device and batch size.
-    """
-    # on the CPU; seed=None: fresh OS entropy, never the global RNG
-    generator = seed_generator(seed)
-    if x.dim() != 4:
-        return (
-            torch.rand(n, x.shape[1], generator=generator, dtype=torch.float64) < subset
-        ).to(x.device)
-    cells = (
-        torch.rand(n, 1, grid, grid, generator=generator, dtype=torch.float64) < subset
-    )
-    pixels = F.interpolate(
-        cells.double(), size=x.shape[2:], mode="nearest"
-    )  # (n, 1, H, W)
-    return (pixels.flatten(1) > 0.5).to(x.device)  # (n, H*W)
-
-
-def mu_fidelity(
-    model,
-    x,
-    attribution,
-    target=None,
-    subset: float = 0.2,
-    n: int = 128,
-    baseline=0.0,
-    *,
-    grid: int = 9,
-    seed: int | None = None,
-    correlation: str = "spearman",
-    softmax: bool = False,
-    batch_size=None,
-) -> torch.Tensor:
-    """MuFidelity: correlation between attribution mass removed and output drop, per sample.
-
-    ``n`` random subsets: images are cut into ``grid`` x ``grid`` cells and each cell is removed
-    (set to ``baseline``) with probability ``subset``, independently, as in Xplique; tokens and
-    features are removed one by one with that probability. For each subset the attribution mass
-    is the sum of the attribution over the removed units, and the drop is f_target(x) -
-    f_target(x with the subset removed), on the raw outputs (``softmax=True``: probabilities).
-    ``correlation``: ``"spearman"`` (Xplique's choice) or ``"pearson"`` (Bhatt et al.). A
-    correlation is undefined where the masses do not vary over the subsets (an all-zero map) or
-    the drops do not (the model ignores the removed cells): those samples get NaN, with a
-    :class:`DegenerateMapWarning` naming them. Same seed, same result, for any batch_size;
-    ``seed=None`` draws fresh subsets without touching the global RNG.
-    """
-    if (
-        isinstance(subset, bool)
-        or not isinstance(subset, (int, float))
-        or not 0 < subset < 1
-    ):
-        raise ValueError(
-            f"subset must be a fraction strictly between 0 and 1, got {subset!r}"
-        )
-    check_positive_int(n, "n")
-    check_positive_int(grid, "grid")
-    check_choice(correlation, "correlation", CORRELATIONS)
-    check_bool(softmax, "softmax")
-    x, attribution, canvas = _prepare(model, x, attribution, baseline, batch_size)
-    removed = _random_subsets(x, subset, n, grid, seed)  # (n, U)
-    mass = _unit_scores(attribution) @ removed.to(x.dtype).T  # (N, n)
-    samples = x.shape[0]
-    perturbed = torch.empty(n, samples, dtype=x.dtype, device=x.device)
-    with preserved(model) as model:
-        target = resolve_target(model, x, target, batch_size)
-        full = _target_scores(model, x, target, softmax, batch_size)
-        for chunk in batches(
-            n, samples, batch_size, x[0].numel(), x.device, "mu_fidelity"
-        ):
-            draw, sample = chunk.variant, chunk.sample
-            removed_units = _expand_units(removed[draw], x)
-            inputs = torch.where(removed_units, canvas[sample], x[sample])
-            scores = _target_scores(model, inputs, target[sample], softmax)
-            perturbed.view(-1)[chunk.part] = scores
-    drop = full[:, None] - perturbed.T  # (N, n)
-    flat_mass = (mass == mass[:, :1]).all(dim=1)
-    flat_drop = (drop == drop[:, :1]).all(dim=1)
-    for flat, what in (
-        (
-            flat_mass,
-            "the attribution mass removed does not vary over the subsets (e.g. an "
-            "all-zero map)",
-        ),
-        (flat_drop & ~flat_mass, "the output drop does not vary over the subsets"),
-    ):
-        if flat.any():
-            warn(
-                f"mu_fidelity: for {_samples(flat)} {what}, so the correlation is undefined: "
-                "NaN",
-                DegenerateMapWarning,
-            )
-    value = spearman(mass, drop) if correlation == "spearman" else pearson(mass, drop)
-    return torch.where(flat_mass | flat_drop, torch.full_like(value, torch.nan), value)
+__all__ = [
+    "CORRELATIONS",
+    "FIDELITY_METRICS",
+    "completeness_error",
+    "deletion",
+    "deletion_curve",
+    "insertion",
+    "insertion_curve",
+    "mu_fidelity",
+]
 
 
 def completeness_error(

@@ -40,7 +40,7 @@ from .._core import (
     preserved,
     resolve_target,
 )
-from .faithfulness import _check_attribution, _target_scores
+from .deletion_insertion import _check_attribution, _target_scores
 
 
 def _check_scale(value, name: str) -> float:

@@ -6,9 +6,9 @@ What is inside
   says what was checked, what is wrong (with numbers), and a hint.
 * :func:`checker`: the decorator of every ``check_*`` function. In the book build a failed check
   raises :class:`ExerciseFailed`, so a wrong reference solution stops the build.
-* :func:`compare`, :func:`check_function`, :class:`Case`, :func:`random_cases` (checks.py):
-  compare an answer or a student's function with the reference, on several cases, catching and
-  explaining exceptions and in-place changes.
+* :func:`compare`, :func:`check_function` (checks.py), :class:`Case`, :func:`random_cases`
+  (cases.py): compare an answer or a student's function with the reference, on several cases,
+  catching and explaining exceptions and in-place changes.
 * :mod:`xai_lib.booktools.notebooks` (not loaded with the checkers): the Colab install cell,
   the conventions check and the student edition. ``python -m xai_lib.exercises student book/ out/`` writes it;
   ``python -m xai_lib.exercises lint book/`` lists breaches of the conventions below.
@@ -20,7 +20,8 @@ Writing a chapter's checkers (xai_lib/exercises/chNN.py)
 ::
 
     from ..methods.gradients import integrated_gradients
-    from .checks import check_function, random_cases
+    from .cases import random_cases
+    from .checks import check_function
     from .feedback import Feedback, checker
 
     def _case(generator):  # the arguments of one call, from a seeded generator
@@ -93,7 +94,8 @@ import importlib
 import re
 from pathlib import Path
 
-from .checks import Case, check_function, compare, random_cases
+from .cases import Case, random_cases
+from .checks import check_function, compare
 from .feedback import (
     ClaimFailed,
     ClaimWarning,

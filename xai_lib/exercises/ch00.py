@@ -11,7 +11,8 @@ import torch
 from torch import nn
 
 from ..methods.gradients import gradient_x_input, integrated_gradients, saliency
-from .checks import Case, check_function, random_cases
+from .cases import Case, random_cases
+from .checks import check_function
 from .feedback import Feedback, checker
 from .table import Coded
 

@@ -12,7 +12,8 @@ from torch import nn
 
 from .._core.targets import gradient
 from ..methods.gradients import gradient_x_input, saliency
-from .checks import Case, check_function, random_cases
+from .cases import Case, random_cases
+from .checks import check_function
 from .feedback import Feedback, checker
 from .table import Coded, Written
 

@@ -14,7 +14,8 @@ from torch import nn
 
 from ..methods.perturbation import occlusion
 from ..models.self_explaining import GAM, receptive_field
-from .checks import Case, check_function, occlude_features, random_cases
+from .cases import Case, occlude_features, random_cases
+from .checks import check_function
 from .feedback import Feedback, checker
 from .table import Coded, Written
 

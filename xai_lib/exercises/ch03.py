@@ -13,7 +13,8 @@ import torch
 from torch import nn
 
 from ..methods.perturbation import occlusion
-from .checks import Case, check_function, occlude_features, random_cases
+from .cases import Case, occlude_features, random_cases
+from .checks import check_function
 from .feedback import Feedback, checker
 from .table import Coded, Written
 

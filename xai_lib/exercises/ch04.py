@@ -18,7 +18,8 @@ from ..methods.aggregation import aggregate
 from ..methods.gradients import gradient_x_input, saliency, smoothgrad
 from ..methods.text import token_attributions, token_scores
 from ..models import TextClassifier
-from .checks import check_function, random_cases, random_parameters
+from .cases import random_cases, random_parameters
+from .checks import check_function
 from .feedback import Feedback, checker
 from .table import Coded, Written
 

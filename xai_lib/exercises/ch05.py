@@ -11,7 +11,8 @@ import torch
 from torch import nn
 
 from ..methods.gradients import integrated_gradients
-from .checks import Case, check_function, random_cases, random_parameters
+from .cases import Case, random_cases, random_parameters
+from .checks import check_function
 from .feedback import Feedback, checker
 from .table import Coded, Written
 

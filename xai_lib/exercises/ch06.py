@@ -16,7 +16,8 @@ from torch import nn
 
 from ..analysis.shattered import count_linear_pieces, linear_pieces, sawtooth
 from ..methods.gradients import smoothgrad
-from .checks import Case, check_function, random_cases, random_parameters
+from .cases import Case, random_cases, random_parameters
+from .checks import check_function
 from .feedback import Feedback, checker
 from .table import Coded, Written
 

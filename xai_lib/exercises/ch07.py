@@ -21,7 +21,8 @@ from ..methods.propagation import (
     guided_backprop,
     guided_grad_cam,
 )
-from .checks import Case, check_function, compare, describe
+from .cases import Case, describe
+from .checks import check_function, compare
 from .feedback import Feedback, checker
 from .table import Coded, Written
 

@@ -16,7 +16,8 @@ from torch import nn
 
 from ..relevance import lrp
 from ..relevance.rules import Epsilon, Gamma
-from .checks import Case, check_function, random_cases
+from .cases import Case, random_cases
+from .checks import check_function
 from .feedback import Feedback, checker
 from .table import Coded, Written
 

@@ -15,7 +15,8 @@ import math
 import torch
 
 from ..analysis.spectral import expected_frequency, power_spectrum, radial_profile
-from .checks import Case, check_function, random_cases
+from .cases import Case, random_cases
+from .checks import check_function
 from .feedback import Feedback, checker
 from .table import Coded, Written
 

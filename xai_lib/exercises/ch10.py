@@ -17,7 +17,8 @@ from .._core import predict
 from ..analysis.spectral import delta_ef
 from ..methods.gradients import saliency
 from ..models.activations import smooth
-from .checks import Case, check_function, random_cases
+from .cases import Case, random_cases
+from .checks import check_function
 from .feedback import Feedback, checker
 from .table import Coded, Written
 

@@ -15,7 +15,8 @@ import math
 import torch
 
 from ..analysis.spectral import low_pass
-from .checks import Case, check_function, compare, random_cases
+from .cases import Case, random_cases
+from .checks import check_function, compare
 from .feedback import Feedback, checker
 from .table import Coded, Written
 

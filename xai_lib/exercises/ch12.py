@@ -14,7 +14,8 @@ import torch
 from torch import nn
 
 from ..analysis.metrics import deletion, deletion_curve, relevance_mass
-from .checks import Case, check_function, random_cases
+from .cases import Case, random_cases
+from .checks import check_function
 from .feedback import Feedback, checker
 from .table import Coded, Written
 

@@ -36,28 +36,31 @@ class ShortcutUsed(BaseException):
 _CALLS: list[list[str]] = []  # one list of refused calls per open refusing() context
 
 
+#: the public namespaces of xl, most specific first, in which the book names functions
+_NAMESPACES = (
+    "spectral",
+    "shattered",
+    "metrics",
+    "rules",
+    "text",
+    "self_explaining",
+    "activations",
+)
+
+
 def public_name(function: Callable) -> str:
-    """``xl.saliency``, ``xl.spectral.low_pass``: how the book names a library function."""
-    module = getattr(function, "__module__", "") or ""
-    name = getattr(function, "__qualname__", getattr(function, "__name__", "?"))
-    namespaces = {  # modules that a public namespace of xl stands for
-        "xai_lib.analysis.spectral": "xl.spectral",
-        "xai_lib.analysis.spectral.measures": "xl.spectral",
-        "xai_lib.analysis.spectral.one_fft": "xl.spectral",
-        "xai_lib.analysis.spectral.filters": "xl.spectral",
-        "xai_lib.analysis.shattered": "xl.shattered",
-        "xai_lib.analysis.faithfulness": "xl.metrics",
-        "xai_lib.analysis.localization": "xl.metrics",
-        "xai_lib.analysis.metrics": "xl.metrics",
-        "xai_lib.relevance.rules": "xl.rules",
-        "xai_lib.methods.text": "xl.text",
-        "xai_lib.models.self_explaining": "xl.self_explaining",
-        "xai_lib.models.activations": "xl.activations",
-    }
-    if module in namespaces:
-        return f"{namespaces[module]}.{name}"
+    """``xl.saliency``, ``xl.spectral.low_pass``: how the book names a library function.
+
+    The first public namespace of ``xl`` that holds the function under its own name, else
+    ``xl.<name>`` for the package's own functions, else ``module.name``.
+    """
     import xai_lib
 
+    module = getattr(function, "__module__", "") or ""
+    name = getattr(function, "__qualname__", getattr(function, "__name__", "?"))
+    for namespace in _NAMESPACES:
+        if getattr(getattr(xai_lib, namespace), name, None) is function:
+            return f"xl.{namespace}.{name}"
     if getattr(xai_lib, name, None) is function or module.startswith("xai_lib"):
         return f"xl.{name}"
     return f"{module}.{name}"
