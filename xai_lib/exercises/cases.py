@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Iterable
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 import numpy as np
 import torch
@@ -69,7 +69,10 @@ def random_cases(
     return cases
 
 
-def random_parameters(model: nn.Module, generator: torch.Generator) -> nn.Module:
+_Model = TypeVar("_Model", bound=nn.Module)
+
+
+def random_parameters(model: _Model, generator: torch.Generator) -> _Model:
     """``model`` in float64 and eval mode with every parameter drawn from the seeded generator
     (scaled by 1/2), so a checker's case is the same on every machine."""
     model = model.double()

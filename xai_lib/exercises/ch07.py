@@ -10,8 +10,6 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
-
 import torch
 from torch import nn
 
@@ -21,7 +19,7 @@ from ..methods.propagation import (
     guided_backprop,
     guided_grad_cam,
 )
-from .cases import Case, describe
+from .cases import Case, describe, random_parameters
 from .checks import check_function, compare
 from .feedback import Feedback, checker
 from .table import Coded, Written
@@ -38,22 +36,8 @@ class _Apply(nn.Module):
         return self.function.apply(z)
 
 
-_M = TypeVar("_M", bound=nn.Module)
-
-
-def _random_parameters(model: _M, generator: torch.Generator) -> _M:
-    model = model.double()
-    with torch.no_grad():
-        for parameter in model.parameters():
-            parameter.copy_(
-                torch.randn(parameter.shape, generator=generator, dtype=torch.float64)
-                / 2
-            )
-    return model.eval()
-
-
 def _mlp(generator: torch.Generator) -> tuple:
-    model = _random_parameters(
+    model = random_parameters(
         nn.Sequential(
             nn.Linear(6, 10), nn.ReLU(), nn.Linear(10, 8), nn.ReLU(), nn.Linear(8, 3)
         ),
@@ -69,7 +53,7 @@ def _mlp(generator: torch.Generator) -> tuple:
 
 
 def _cnn(generator: torch.Generator) -> tuple:
-    model = _random_parameters(
+    model = random_parameters(
         nn.Sequential(
             nn.Conv2d(2, 4, 3, padding=1),
             nn.ReLU(),
@@ -184,7 +168,7 @@ def _grad_cam_cases() -> list[Case]:
     cases = []
     for seed, layer_index in ((0, 4), (1, 3), (2, 1)):
         generator = torch.Generator().manual_seed(seed)
-        model = _random_parameters(
+        model = random_parameters(
             nn.Sequential(
                 nn.Conv2d(3, 6, 3, padding=1),
                 nn.ReLU(),
