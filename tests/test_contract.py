@@ -418,6 +418,16 @@ def test_metrics_and_spectral_helpers_use_eval_mode_too(name, x, monkeypatch):
     torch.testing.assert_close(result, METRIC_CALLS[name](reference, x), equal_nan=True)
 
 
+@pytest.mark.parametrize("name", sorted(METRIC_CALLS))
+def test_metrics_work_under_inference_mode(name, net, x):
+    """A caller under torch.inference_mode gets the same scores (result buffers used to be
+    made in the caller's inference mode and written outside it)."""
+    expected = METRIC_CALLS[name](net, x)
+    with torch.inference_mode():
+        result = METRIC_CALLS[name](net, x)
+    torch.testing.assert_close(result, expected, equal_nan=True)
+
+
 def test_training_mode_warning_names_the_policy_once(net, x, monkeypatch):
     warn_training_mode_again(monkeypatch)
     model = copy.deepcopy(net).train()

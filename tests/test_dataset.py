@@ -182,6 +182,41 @@ def test_on_device_none_and_same_device_move_nothing():
     assert model[0].weight is weight
 
 
+def test_a_move_that_fails_is_undone():
+    """The model is sent back also when ``model.to(device)`` itself fails (half-way, say)."""
+    model, calls = small_cnn(), []
+
+    def to(device):
+        calls.append(torch.device(device).type)
+        if len(calls) == 1:
+            raise RuntimeError("out of memory")
+        return model
+
+    model.to = to  # the move and the way back, as on_device calls them
+    with pytest.raises(RuntimeError, match="out of memory"):
+        with on_device(model, "meta"):
+            pass
+    assert calls == ["meta", "cpu"]
+
+
+def test_batches_whose_second_item_is_not_labels():
+    """(x, paths) or (x, {ids}) batches: the second item matters only for target='label'."""
+    model, (x, _) = small_cnn(), data(4)
+    for second in (["a.png", "b.png", "c.png", "d.png"], {"id": [1, 2, 3, 4]}):
+        (maps,) = xl.attribute_dataset("saliency", model, [(x, second)], progress=False)
+        torch.testing.assert_close(maps, xl.saliency(model, x))
+        scores = xl.metrics.mean_over(
+            [(x, second)], model, "deletion", "saliency", progress=False
+        )
+        assert scores.n == 4
+        with pytest.raises(ValueError, match="batch 0 .* not a sequence of class"):
+            list(
+                xl.attribute_dataset(
+                    "saliency", model, [(x, second)], target="label", progress=False
+                )
+            )
+
+
 # --------------------------------------------------------------------------- mean_over
 
 
@@ -246,6 +281,35 @@ def test_mean_over_sensitivity_max_and_infidelity_by_name():
     )
     direct = xl.metrics.infidelity(model, x, xl.saliency(model, x, 1), 1, seed=0)
     assert faithful.mean == pytest.approx(direct.mean().item(), rel=1e-12)
+
+
+def test_mean_over_sensitivity_max_gives_each_options_to_its_owner():
+    """method_options go to the method on every perturbed copy, metric_options to the metric."""
+    model, (x, _) = small_cnn(), data(4)
+    method = {"n": 4, "seed": 0}
+    metric = {"n": 2, "seed": 1, "radius": 0.05}
+    streamed = xl.metrics.mean_over(
+        [x[:2], x[2:]],
+        model,
+        "sensitivity_max",
+        "smoothgrad",
+        target=1,
+        progress=False,
+        method_options=method,
+        metric_options=metric,
+        return_scores=True,
+    )
+
+    def seeded_smoothgrad(m, inputs, target):
+        return xl.smoothgrad(m, inputs, target, **method)
+
+    direct = torch.cat(
+        [
+            xl.metrics.sensitivity_max(seeded_smoothgrad, model, part, 1, **metric)
+            for part in (x[:2], x[2:])
+        ]
+    )
+    torch.testing.assert_close(streamed.scores, direct)
 
 
 def test_mean_over_leaves_out_nan_scores_and_says_so():

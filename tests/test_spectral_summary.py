@@ -153,6 +153,19 @@ def test_summary_errors_name_the_problem():
         spectral.summary(torch.rand(8, 8), band=(0.3, 0.2))
     with pytest.raises(ValueError, match="widen it"):
         spectral.summary(torch.rand(8, 8), band=(0.3, 0.35))
+    # an empty batch is named by its own shape, not the one-pixel slice summary checks
+    with pytest.raises(ValueError, match=r"empty batch \(shape \(0, 8, 8\)\)"):
+        spectral.summary(torch.zeros(0, 8, 8))
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_maps_are_refused_with_the_fix(dtype):
+    maps = torch.rand(2, 8, 8).to(dtype)
+    for measure in (spectral.summary, spectral.expected_frequency):
+        with pytest.raises(ValueError, match=r"pass a\.float\(\)"):
+            measure(maps)
+    with pytest.raises(ValueError, match=r"pass a\.float\(\)"):
+        spectral.forgrad(maps[:, None], 0.25)
 
 
 def test_summary_leaves_its_input_alone():

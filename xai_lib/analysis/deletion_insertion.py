@@ -134,9 +134,10 @@ def _switch_curve(
     switched = torch.round(
         fractions.double() * units
     ).long()  # (steps+1,) units switched at each step
-    curve = torch.empty(steps + 1, n, dtype=x.dtype, device=x.device)
     desc = "insertion" if insert else "deletion"
     with preserved(model) as model:
+        # made inside the guard: under the caller's inference_mode it would be read-only here
+        curve = torch.empty(steps + 1, n, dtype=x.dtype, device=x.device)
         target = resolve_target(model, x, target, batch_size)
         for chunk in batches(steps + 1, n, batch_size, x[0].numel(), x.device, desc):
             step, sample = chunk.variant, chunk.sample

@@ -94,11 +94,12 @@ def infidelity(
     check_seed(seed)
     check_batch_size(batch_size)
     samples = x.shape[0]
-    # per perturbation and sample: s = I . attribution and delta = f(x) - f(x - I), (n, N)
-    s = x.new_empty(n, samples)
-    delta = x.new_empty(n, samples)
     draws = NoiseDraws(x, seed)
     with preserved(model):
+        # per perturbation and sample: s = I . attribution and delta = f(x) - f(x - I),
+        # (n, N), made inside the guard (under the caller's inference_mode: read-only here)
+        s = x.new_empty(n, samples)
+        delta = x.new_empty(n, samples)
         target = resolve_target(model, x, target, batch_size)
         clean = _target_scores(model, x, target, False, batch_size)  # (N,)
         for chunk in batches(

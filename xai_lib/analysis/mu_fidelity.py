@@ -101,8 +101,9 @@ def mu_fidelity(
     removed = _random_subsets(x, subset, n, grid, seed)  # (n, U)
     mass = _unit_scores(attribution) @ removed.to(x.dtype).T  # (N, n)
     samples = x.shape[0]
-    perturbed = torch.empty(n, samples, dtype=x.dtype, device=x.device)
     with preserved(model) as model:
+        # made inside the guard: under the caller's inference_mode it would be read-only here
+        perturbed = torch.empty(n, samples, dtype=x.dtype, device=x.device)
         target = resolve_target(model, x, target, batch_size)
         full = _target_scores(model, x, target, softmax, batch_size)
         for chunk in batches(

@@ -9,6 +9,7 @@ kept unless asked for.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from typing import NamedTuple
@@ -157,8 +158,10 @@ def mean_over(
         if t is None:  # "predicted": one argmax for the method and the metric
             t = resolve_target(model, x, None)
         if score is sensitivity_max:
+            # the method's options go to the method, the metric's to sensitivity_max
+            explain_with_options = functools.partial(explain, **method_options)
             scores = sensitivity_max(
-                explain, model, x, t, **metric_options, **method_options
+                explain_with_options, model, x, t, **metric_options
             )
         else:
             attribution = explain(model, x, t, **method_options)

@@ -22,12 +22,13 @@ from .._core import progress as progress_bar
 DATASET_TARGETS = ("predicted", "label")
 
 
-def split_batch(batch, index: int = 0) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """A batch as a DataLoader gives it -> (x, y or None).
+def split_batch(batch, index: int = 0) -> tuple[torch.Tensor, object]:
+    """A batch as a DataLoader gives it -> (x, its second item or None).
 
     ``x`` alone (a tensor), or a tuple/list whose first item is x and second (if any) the
-    labels y; further items (masks, ids, ...) are ignored. ``index`` numbers the batch in
-    error messages.
+    labels y, as the loader gives them (turned into a tensor only where labels are needed,
+    by :func:`batch_target`); further items (masks, ids, paths, ...) are ignored. ``index``
+    numbers the batch in error messages.
     """
     if isinstance(batch, torch.Tensor):
         return batch, None
@@ -36,10 +37,7 @@ def split_batch(batch, index: int = 0) -> tuple[torch.Tensor, torch.Tensor | Non
         and batch
         and isinstance(batch[0], torch.Tensor)
     ):
-        y = batch[1] if len(batch) > 1 else None
-        if y is not None and not isinstance(y, torch.Tensor):
-            y = torch.as_tensor(y)
-        return batch[0], y
+        return batch[0], batch[1] if len(batch) > 1 else None
     raise ValueError(
         f"batch {index} must be a tensor x or a tuple (x, y, ...) starting with a tensor, got "
         f"{type(batch).__name__}"
@@ -61,7 +59,7 @@ def check_dataset_target(target):
     return target
 
 
-def batch_target(target, y: torch.Tensor | None, index: int):
+def batch_target(target, y, index: int):
     """The method's target for one batch: None (the model's argmax), the labels, or the int."""
     if target == "predicted":
         return None
@@ -70,7 +68,16 @@ def batch_target(target, y: torch.Tensor | None, index: int):
             raise ValueError(
                 f"target='label' needs (x, y) batches, but batch {index} holds x only"
             )
-        return y
+        if isinstance(y, torch.Tensor):
+            return y
+        try:
+            return torch.as_tensor(y)
+        except (TypeError, ValueError, RuntimeError) as error:
+            raise ValueError(
+                f"target='label' takes the second item of each batch as the class labels, "
+                f"but that of batch {index} ({type(y).__name__}) is not a sequence of "
+                f"class indices: {error}"
+            ) from None
     return target
 
 
@@ -99,8 +106,8 @@ def on_device(model: nn.Module, device):
     if all(_same_device(d, device) for d in placement):
         yield device
         return
-    model.to(device)
     try:
+        model.to(device)  # inside: a move that fails half-way is undone too
         yield device
     finally:
         places = set(placement)
@@ -163,7 +170,8 @@ def attribute_dataset(
     every batch the same noise draws, as calling the method batch by batch does).
 
     Each map equals what ``method`` returns on that batch alone. It is a generator: nothing
-    runs until it is iterated (the arguments are checked at once), and the model is on
+    runs until it is iterated (its own arguments are checked at once; the method's options,
+    and whether ``device`` is available, when the first batch runs), and the model is on
     ``device`` from the first batch until the iteration ends or the generator is closed
     (``list(...)`` or ``torch.cat(list(...))`` collects every map).
 

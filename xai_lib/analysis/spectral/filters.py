@@ -73,7 +73,9 @@ def forgrad(a, cutoff: float) -> torch.Tensor:
     (N, C, H, W) -> (N, 1, H, W) = |low_pass(|mean over C of a|, cutoff, kind="ideal")|:
     average the channels, take the absolute value, keep the frequencies with |w| <= cutoff
     (cycles per pixel, as everywhere here; Xplique's ``sigma`` in frequency bins of a
-    size-S map is ``cutoff = sigma / S``), and take the absolute value of the inverse
+    size-S map is ``cutoff = sigma / S``, and cutoffs stop at the Nyquist frequency 0.5, so
+    Xplique's ``sigma`` above ``S / 2``, which also keeps the corners of the spectrum, has no
+    counterpart here), and take the absolute value of the inverse
     transform. The result is an unsigned map of evidence magnitude; filtering a signed map
     per channel (:func:`low_pass`) is a different operation. Odd sizes are filtered exactly
     (Xplique resizes them back bicubically instead). Muzellec, Fel et al., "Gradient strikes

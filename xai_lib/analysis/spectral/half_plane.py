@@ -37,7 +37,14 @@ def _check_maps(
             f"{name} must be maps {layout} with at least {min_dim} dimensions, got shape {tuple(a.shape)}"
         )
     tensor = isinstance(a, torch.Tensor)
-    check_input(a if values or not tensor else a[..., :1, :1], name, min_dim=min_dim)
+    # the one-pixel slice only where it keeps the batch's shape in the messages
+    whole = values or not tensor or a.numel() == 0
+    check_input(a if whole else a[..., :1, :1], name, min_dim=min_dim)
+    if a.dtype in (torch.float16, torch.bfloat16):
+        raise ValueError(
+            f"{name} is {a.dtype}, which torch.fft does not transform on every device; "
+            f"pass {name}.float()"
+        )
     if min(a.shape[-2:]) < 2:
         raise ValueError(
             f"{name} maps must be at least 2 x 2 pixels, got shape {tuple(a.shape)}"
