@@ -237,6 +237,43 @@ def bad_submissions(folder: Path) -> None:
     write("slow.ipynb", "import time\ntime.sleep(600)\nsaliency_map = None")
     write("dies.ipynb", "def saliency_map(m, x, t):\n    import os\n    os._exit(3)")
     (folder / "04_not_json.ipynb").write_text("{ this is not a notebook")
+    # one answer kills the kernel in its check, another loops in its cell: the right
+    # answer beside each still gets its points
+    write("dies_beside_a_right_answer.ipynb", DIES, RIGHT_TOKENS)
+    write("loops_beside_a_right_answer.ipynb", RIGHT_TOKENS, LOOPS)
+    # answers that try to pass without solving: each gets 0 and a flag
+    write(
+        "reads_the_checkers_frame.ipynb",
+        "import sys\n\ndef saliency_map(m, x, t):\n"
+        "    return sys._getframe(1).f_locals['expected'].clone()",
+    )
+    write(
+        "patches_the_feedback.ipynb",
+        "import xai_lib.exercises.feedback as fb\n"
+        "fb.Feedback.__bool__ = lambda self: True\n\n"
+        "def saliency_map(m, x, t):\n    raise NotImplementedError",
+    )
+    write(
+        "forges_the_result_line.ipynb",
+        "import json\n"
+        "def forge(result):\n"
+        "    code = result.info.raw_cell\n"
+        "    if 'grade_answer' in code:\n"
+        '        prefix = code.split("\'")[1]\n'
+        "        print(prefix + json.dumps({'passed': True, 'message': 'PASSED: sure'}))\n"
+        "get_ipython().events.register('post_run_cell', forge)\n\n"
+        "def saliency_map(m, x, t):\n    raise NotImplementedError",
+    )
+
+
+DIES = "def saliency_map(m, x, t):\n    import os\n    os._exit(3)"
+LOOPS = "def saliency_map(m, x, t):\n    return x\n\nwhile True:\n    pass"
+RIGHT_TOKENS = (
+    "def token_contributions(model, tokens, target):\n"
+    "    embeddings = model.embed(tokens).detach().requires_grad_(True)\n"
+    "    (grad,) = torch.autograd.grad(model(embeddings)[:, target].sum(), embeddings)\n"
+    "    return (grad * embeddings).sum(dim=-1).detach()"
+)
 
 
 @pytest.mark.slow
@@ -254,6 +291,8 @@ def test_grade_survives_broken_submissions_and_refuses_shortcuts(tmp_path):
             "60",
             "--check-timeout",
             "20",
+            "--cell-timeout",
+            "15",
             "--jobs",
             "2",
         ]
@@ -273,7 +312,13 @@ def test_grade_survives_broken_submissions_and_refuses_shortcuts(tmp_path):
     coded = [
         k for k in rows if k[1] in ("ch04-saliency-map", "ch04-token-contributions")
     ]
-    assert len(coded) == 10 and all(rows[k]["points"] == "0" for k in coded)
+    right = [
+        ("dies_beside_a_right_answer.ipynb", "ch04-token-contributions"),
+        ("loops_beside_a_right_answer.ipynb", "ch04-token-contributions"),
+    ]
+    assert len(coded) == 20 and all(
+        rows[k]["points"] == ("2" if k in right else "0") for k in coded
+    ), {k: (rows[k]["points"], rows[k]["message"]) for k in coded}
 
     def message(name, label="ch04-saliency-map"):
         return rows[(name, label)]["message"]
@@ -289,12 +334,18 @@ def test_grade_survives_broken_submissions_and_refuses_shortcuts(tmp_path):
         "broken.ipynb", "ch04-token-contributions"
     )
     assert "did not finish within the time limit" in message("slow.ipynb")
-    assert "kernel" in message("dies.ipynb") and "kernel" in message(
-        "dies.ipynb", "ch04-token-contributions"
+    assert "kernel" in message("dies.ipynb")
+    assert "kernel" in message("dies_beside_a_right_answer.ipynb")
+    assert "did not finish within the time limit" in message(
+        "loops_beside_a_right_answer.ipynb"
     )
+    assert "KeyError: 'expected'" in message("reads_the_checkers_frame.ipynb")
+    for tampering in ("patches_the_feedback", "forges_the_result_line"):
+        assert "interfered with" in message(f"{tampering}.ipynb")
+        assert "inspect by hand" in message(f"{tampering}.ipynb")
     assert "cannot read the notebook" in message("04_not_json.ipynb")
     written = [r for k, r in rows.items() if k[1] == "ch04-relu-unit"]
-    assert len(written) == 5 and all(
+    assert len(written) == 10 and all(
         "no answer cell" in r["message"] for r in written[1:]
     )
 

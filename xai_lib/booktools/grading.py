@@ -7,23 +7,34 @@ folders), :func:`grade_notebook`
    (``EXERCISES`` in ``xai_lib/exercises/chNN.py``);
 2. starts a fresh Python kernel in the notebook's folder, outside the book build, and runs the
    code cells the answers need (:func:`~.slicing.needed_cells`; every code cell with
-   ``all_cells``), each within what is left of ``timeout`` seconds for the notebook: a cell
-   that raises is noted and the next one runs, a cell that runs too long is interrupted.
-   Shell and ``%pip`` lines are not run: grading needs no network;
+   ``all_cells``), each within ``cell_timeout`` seconds and what is left of ``timeout`` for
+   the notebook: a cell that raises is noted and the next one runs, a cell that runs too long
+   is interrupted, and a cell that kills the kernel is left out of a fresh kernel, which runs
+   the other cells again. Shell and ``%pip`` lines are not run: grading needs no network;
 3. runs each coded exercise's checker on the student's answer in that kernel, with
-   ``check_timeout`` seconds per check (a student's function that loops is interrupted);
+   ``check_timeout`` seconds per check (a student's function that loops is interrupted; one
+   that kills the kernel gets 0, and a fresh kernel checks the exercises after it);
 4. reads the written answers from the notebook itself (they are graded by hand).
 
 It returns one :class:`Row` per exercise (written parts of coded exercises get a row of their
 own, ``label/written``), and never raises for what a notebook does: an answer that is missing,
-raises, loops, or kills the kernel gets 0 points and a message saying so. :func:`grade` does a
+raises, loops, or kills the kernel gets 0 points and a message saying so, and costs no other
+answer its points.
+
+The checks run in the student's kernel, as nbgrader's do, so a student who sets out to can
+interfere with them. Where that shows, a row says so: a check whose verdict contradicts its
+own message, or whose result line appears twice, gets 0 and "interfered with"; a notebook
+whose code uses names that reach into the checks (:data:`_REACHES_INTO_CHECKS`) has every
+coded row marked "inspect by hand". :func:`grade` does a
 folder, ``jobs`` notebooks at a time, and :func:`write_csv` writes the rows.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
+import functools
 import json
 import re
 import secrets
@@ -102,6 +113,7 @@ async def grade_notebook(
     *,
     timeout: float = 300,
     check_timeout: float = 60,
+    cell_timeout: float = 120,
     all_cells: bool = False,
 ) -> list[Row]:
     """The rows of one submitted notebook (see the module docstring)."""
@@ -128,70 +140,51 @@ async def grade_notebook(
         order = needed_cells(sources, {e.answer for e in coded.values()})
     problems: dict[str, list[str]] = {e.answer: [] for e in coded.values()}
     rows: list[Row] = []
-    start = time.monotonic()
-    dead = None
+    deadline = time.monotonic() + timeout
+    killers: set[int] = set()  # cells that killed the kernel: left out of every restart
+    nonce = secrets.token_hex(8)
+    suspicious = suspicious_names(sources)
+    prepare = functools.partial(
+        _prepared_kernel,
+        path.resolve().parent,
+        chapter,
+        sources,
+        order,
+        deadline,
+        cell_timeout,
+        problems,
+        killers,
+    )
+    kernel = None
     try:
-        async with Kernel(path.resolve().parent) as kernel:
-            for index in order:
-                outcome = await kernel.run(
-                    sources[index], timeout - (time.monotonic() - start)
-                )
-                trouble = (
-                    "did not finish within the time limit"
-                    if outcome.timed_out
-                    else f"raised {outcome.error}"
-                    if outcome.error
-                    else ""
-                )
-                if trouble:
-                    for answer in problems.keys() & _names_bound(sources[index]):
-                        problems[answer].append(f"code cell {index + 1} {trouble}")
-                if outcome.dead:
-                    dead = f"the kernel stopped answering while running code cell {index + 1}"
-                    break
-            nonce = secrets.token_hex(8)
-            # load the checkers first, so that a check's time limit is the check's alone
-            await kernel.run(
-                f"import xai_lib.exercises.table, xai_lib.exercises.{chapter}", 300
+        kernel = await prepare()
+        for label, entry in table.items():
+            if not isinstance(entry, Coded):
+                rows.append(_written_row(nb, name, chapter, label, label, entry.points))
+                continue
+            row = await _check(
+                kernel,
+                name,
+                chapter,
+                label,
+                entry,
+                nonce,
+                check_timeout,
+                problems[entry.answer],
+                suspicious,
             )
-            for label, entry in table.items():
-                if not isinstance(entry, Coded):
-                    rows.append(
-                        _written_row(nb, name, chapter, label, label, entry.points)
+            rows.append(row)
+            if row.message.startswith("the kernel"):
+                # the check killed it: a fresh kernel for the exercises still to check
+                await _close(kernel)
+                kernel = None
+                kernel = await prepare()
+            if entry.written:
+                rows.append(
+                    _written_row(
+                        nb, name, chapter, label, f"{label}/written", entry.written
                     )
-                    continue
-                if dead is None:
-                    rows.append(
-                        await _check(
-                            kernel,
-                            name,
-                            chapter,
-                            label,
-                            entry,
-                            nonce,
-                            check_timeout,
-                            problems[entry.answer],
-                        )
-                    )
-                    if rows[-1].message.startswith("the kernel"):
-                        dead = rows[-1].message
-                else:
-                    rows.append(
-                        Row(
-                            name,
-                            chapter,
-                            label,
-                            0,
-                            entry.points,
-                            f"not checked: {dead}",
-                        )
-                    )
-                if entry.written:
-                    rows.append(
-                        _written_row(
-                            nb, name, chapter, label, f"{label}/written", entry.written
-                        )
-                    )
+                )
     except Exception as error:  # the kernel would not start or broke down
         done = {row.exercise for row in rows}
         rows += [
@@ -201,10 +194,96 @@ async def grade_notebook(
             )
             if row.exercise not in done
         ]
+    finally:
+        if kernel is not None:
+            await _close(kernel)
     return rows
 
 
-async def _check(kernel, name, chapter, label, entry, nonce, limit, problems) -> Row:
+async def _close(kernel: Kernel) -> None:
+    """Shut a kernel down, dead or alive (a stuck one is killed)."""
+    with contextlib.suppress(Exception):
+        await kernel.__aexit__(None, None, None)
+
+
+async def _prepared_kernel(
+    folder: Path,
+    chapter: str,
+    sources: list[str],
+    order: list[int],
+    deadline: float,
+    cell_timeout: float,
+    problems: dict[str, list[str]],
+    killers: set[int],
+) -> Kernel:
+    """A fresh kernel in ``folder`` that has run the needed cells, except those that killed
+    one before.
+
+    Each cell gets ``cell_timeout`` seconds at most, within what is left of the notebook's
+    time (``deadline``), so a cell that loops costs the answers that need it, not the others.
+    A cell that kills the kernel is noted for the answers it binds and left out: the kernel is
+    started again without it (and without every earlier such cell).
+    """
+    while True:
+        kernel = await Kernel(folder).__aenter__()
+        try:
+            for index in order:
+                if index in killers:
+                    continue
+                left = deadline - time.monotonic()
+                outcome = await kernel.run(sources[index], min(left, cell_timeout))
+                if left <= 0:
+                    trouble = "was not run: the notebook's time was used up"
+                elif outcome.dead:
+                    trouble = (
+                        "stopped the kernel (it was left out, and the kernel restarted)"
+                    )
+                elif outcome.timed_out:
+                    trouble = "did not finish within the time limit"
+                else:
+                    trouble = f"raised {outcome.error}" if outcome.error else ""
+                if trouble:
+                    note = f"code cell {index + 1} {trouble}"
+                    for answer in problems.keys() & _names_bound(sources[index]):
+                        if note not in problems[answer]:
+                            problems[answer].append(note)
+                if outcome.dead:
+                    killers.add(index)
+                    break
+            else:
+                # load the checkers first, so that a check's time limit is the check's alone
+                await kernel.run(
+                    f"import xai_lib.exercises.table, xai_lib.exercises.{chapter}", 300
+                )
+                return kernel
+        except BaseException:
+            await _close(kernel)
+            raise
+        await _close(kernel)  # it died: start again without the cell that killed it
+
+
+#: What a check that was interfered with says (0 points): the verdict cannot be trusted.
+_TAMPERED = "0 points: the check was interfered with, inspect this notebook by hand"
+
+#: Names a notebook does not need for its answers, which reach into how they are checked
+#: (the checkers' tables and feedback, the calling frame, IPython's cell events).
+_REACHES_INTO_CHECKS = re.compile(
+    r"\b(grade_answer|EXERCISES|Feedback|_getframe|f_locals|currentframe|inspect\.stack|"
+    r"[a-z_]+_run_cell|events\.register|__bool__|"
+    r"exercises\.(?:table|feedback|checks|shortcuts|cases))\b"
+)
+
+
+def suspicious_names(sources: list[str]) -> list[str]:
+    """The names of :data:`_REACHES_INTO_CHECKS` that a notebook's code cells use."""
+    return sorted(
+        {m.group(1) for s in sources for m in _REACHES_INTO_CHECKS.finditer(s)}
+    )
+
+
+async def _check(
+    kernel, name, chapter, label, entry, nonce, limit, problems, suspicious=()
+) -> Row:
     code = (
         f"print({nonce!r} + __import__('xai_lib.exercises.table', fromlist=['_'])"
         f".grade_answer({label!r}, globals()))"
@@ -217,9 +296,14 @@ async def _check(kernel, name, chapter, label, entry, nonce, limit, problems) ->
         for line in outcome.stdout.splitlines()
         if line.startswith(nonce)
     ]
-    if found:
-        result = json.loads(found[-1])
+    if len(found) > 1:  # the check prints one line: the notebook's code printed others
+        passed, message = False, f"{_TAMPERED}: the check's result line was forged"
+    elif found:
+        result = json.loads(found[0])
         passed, message = bool(result["passed"]), result["message"]
+        if passed and not message.startswith("PASSED"):
+            passed = False
+            message = f"{_TAMPERED}: it passed with the message {message!r}"
     elif outcome.dead:
         passed, message = False, "the kernel died or stopped answering during the check"
     elif outcome.timed_out:
@@ -229,6 +313,11 @@ async def _check(kernel, name, chapter, label, entry, nonce, limit, problems) ->
         passed, message = False, f"the check stopped: {outcome.error or 'no result'}"
     if not passed and problems:
         message += f" ({'; '.join(problems)})"
+    if suspicious:
+        message += (
+            f" [inspect by hand: the notebook's code uses {', '.join(suspicious)}, which "
+            "can change how answers are checked]"
+        )
     return Row(
         name,
         chapter,

@@ -45,6 +45,7 @@ def _grade(args) -> int:
         jobs=args.jobs,
         timeout=args.timeout,
         check_timeout=args.check_timeout,
+        cell_timeout=args.cell_timeout,
         all_cells=args.all_cells,
     )
     write_csv(rows, args.out)
@@ -126,6 +127,12 @@ def main(argv=None) -> int:
         type=float,
         default=300,
         help="seconds for running one notebook's cells (default 300)",
+    )
+    grade.add_argument(
+        "--cell-timeout",
+        type=float,
+        default=120,
+        help="seconds for one cell, within the notebook's time (default 120)",
     )
     grade.add_argument(
         "--check-timeout",

@@ -303,7 +303,6 @@ def check_function(
     if not cases:
         raise ValueError("check_function needs at least one case")
     for number, case in enumerate(cases, start=1):
-        expected = reference(*case.args, **case.kwargs)
         mine = Case(
             *copy.deepcopy(case.args), label=case.label, **copy.deepcopy(case.kwargs)
         )
@@ -319,6 +318,10 @@ def check_function(
             return _student_error(error, student, name, case, hint)
         if calls:  # the student's code caught the refusal and went on
             return shortcut_feedback(name, calls, hint)
+        # only now: while the student's function runs, the expected answer exists nowhere
+        # (not in this frame's locals, which the function could read), and the reference,
+        # which calls the refused functions, raises if the student's code calls it
+        expected = reference(*case.args, **case.kwargs)
         result = compare(
             got,
             expected,
