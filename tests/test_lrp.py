@@ -202,6 +202,118 @@ def test_shared_modules_and_inplace_relu():
     )
 
 
+class IgnoresInPlaceResult(nn.Module):
+    """An in-place activation module whose result the forward ignores: it reads z again."""
+
+    def __init__(self, activation: nn.Module, conv: bool = True):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3) if conv else nn.Linear(4, 4)
+        self.act, self.fc = activation, nn.Linear(4, 2)
+
+    def forward(self, x):
+        z = self.conv(x)
+        self.act(z)  # changes z in place: the model explained is fc(mean(act(conv(x))))
+        return self.fc(z.mean((2, 3)) if z.dim() == 4 else z)
+
+
+@pytest.mark.parametrize(
+    "activation", [nn.ReLU(inplace=True), nn.LeakyReLU(0.1, inplace=True)]
+)
+@pytest.mark.parametrize("conv", [True, False], ids=["read_between", "read_by_a_layer"])
+def test_an_in_place_module_whose_result_is_ignored_raises(activation, conv):
+    """LRP ran the module on a copy, so z kept its old values: it explained fc(mean(conv(x)))
+    (0.03 off Gradient x Input, with no error). Now z is retired, as by F.relu(z, inplace=True)."""
+    torch.manual_seed(0)
+    model = IgnoresInPlaceResult(activation, conv).double().eval()
+    x = torch.randn(2, 3, 8, 8) if conv else torch.randn(2, 4)
+    with pytest.raises(ValueError, match="changed in place .* is read again"):
+        xl.lrp(model, x.double(), 0, rules=R.Zero())
+
+
+def test_an_in_place_module_whose_result_is_used_is_explained():
+    """x = relu(x) and friends: LRP-0 = Gradient x Input with in-place ReLU and LeakyReLU, and
+    an in-place Dropout (a no-op in eval mode) may even be ignored."""
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b, self.c = nn.Linear(6, 6), nn.Linear(6, 6), nn.Linear(6, 2)
+            self.relu, self.leaky = (
+                nn.ReLU(inplace=True),
+                nn.LeakyReLU(0.2, inplace=True),
+            )
+            self.drop = nn.Dropout(0.5, inplace=True)
+
+        def forward(self, x):
+            h = self.relu(self.a(x))
+            self.drop(h)  # eval mode: h unchanged
+            return self.c(self.leaky(self.b(h)) + h)
+
+    torch.manual_seed(0)
+    model, x = Net().double().eval(), torch.randn(4, 6, dtype=torch.float64)
+    torch.testing.assert_close(
+        xl.lrp(model, x, rules=R.Zero()),
+        xl.gradient_x_input(model, x),
+        rtol=1e-9,
+        atol=1e-15,
+    )
+
+
+class KeywordSkip(nn.Module):
+    """A skip connection written with keyword arguments, ``between(h, g)`` in forward()."""
+
+    def __init__(self, between):
+        super().__init__()
+        self.a, self.b, self.c = nn.Linear(6, 8), nn.Linear(8, 8), nn.Linear(8, 3)
+        self.between = between
+
+    def forward(self, x):
+        h = F.relu(self.a(x))
+        g = F.relu(self.b(h))
+        return self.c(self.between(h, g))
+
+
+KEYWORD_FORMS = {
+    "torch.add(h, other=g)": lambda h, g: torch.add(h, other=g),
+    "h.add(other=g)": lambda h, g: h.add(other=g),
+    "torch.add(input=h, other=g, alpha=2)": lambda h, g: torch.add(
+        input=h, other=g, alpha=2
+    ),
+    "torch.sub(input=h, other=g)": lambda h, g: torch.sub(input=h, other=g),
+    "h.sub(other=g, alpha=0.5)": lambda h, g: h.sub(other=g, alpha=0.5),
+    "torch.sum(input=h, dim=1, keepdim=True)": (
+        lambda h, g: torch.sum(input=h, dim=1, keepdim=True) + g
+    ),
+    "torch.mean(input=h, dim=1, keepdim=True)": (
+        lambda h, g: g + torch.mean(input=h, dim=1, keepdim=True)
+    ),
+    "torch.mul(input=h, other=2)": lambda h, g: torch.mul(input=h, other=2) + g,
+    "h.mul(other=2)": lambda h, g: h.mul(other=2) + g,
+    "torch.div(input=h, other=2)": lambda h, g: torch.div(input=h, other=2) + g,
+    "torch.relu(input=h)": lambda h, g: torch.relu(input=h - 0.1) + g,
+    "F.avg_pool1d(input=h, kernel_size=2)": (
+        lambda h, g: (
+            g + F.avg_pool1d(input=h[:, None], kernel_size=2).flatten(1).sum(1, True)
+        )
+    ),
+}
+
+
+@pytest.mark.parametrize("form", KEYWORD_FORMS)
+def test_keyword_forms_of_operations_between_modules(form):
+    """torch.add(h, other=g), h.add(other=g), torch.sum(input=h, ...) raised IndexError;
+    torch.mul(input=h, other=2) claimed h was multiplied by a non-constant."""
+    torch.manual_seed(0)
+    model = KeywordSkip(KEYWORD_FORMS[form]).double().eval()
+    x = torch.randn(4, 6, dtype=torch.float64)
+    torch.testing.assert_close(
+        xl.lrp(model, x, rules=R.Zero()),
+        xl.gradient_x_input(model, x),
+        rtol=1e-12,
+        atol=1e-12,
+    )
+
+
 def test_conv1d_dropout_and_scalar_output():
     torch.manual_seed(0)
     model = (
@@ -643,6 +755,22 @@ ERRORS = [
     (lambda: relu_mlp(d_in=4), {"rules": {3: R.Zero()}}, "keys of rules"),
     (
         lambda: relu_mlp(d_in=4),
+        {"rules": {nn.ReLU: R.Gamma()}},
+        "the key ReLU, a module type which takes no rule",
+    ),
+    (
+        lambda: relu_mlp(d_in=4),
+        {"rules": R.Gamma},
+        r"rules=Gamma is a class: pass an instance, e.g. Gamma\(\)",
+    ),
+    (
+        lambda: relu_mlp(d_in=4),
+        {"rules": {nn.Linear: R.Epsilon}},
+        r"Epsilon is a class: pass an instance, e.g. Epsilon\(\)",
+    ),
+    (lambda: relu_mlp(d_in=4), {"samples": None}, "no option 'samples'"),
+    (
+        lambda: relu_mlp(d_in=4),
         {"rules": {nn.Linear: "gamma"}},
         "must be an xl.rules.Rule",
     ),
@@ -673,6 +801,10 @@ ERRORS = [
         "unknown_name",
         "rule_for_relu",
         "bad_key",
+        "rule_for_relu_type",
+        "rule_class",
+        "rule_class_in_dict",
+        "samples_is_no_option",
         "bad_rule",
         "bad_function",
         "bad_rules",

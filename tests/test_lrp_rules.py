@@ -597,6 +597,84 @@ def test_a_custom_rule_plugs_in():
 # --------------------------------------------------------------------------- rule objects and layered
 
 
+def few_samples_per_chunk(monkeypatch, size: int) -> None:
+    """The automatic chunk (batch_size=None) of this test: ``size`` samples of 3 x 16 x 16."""
+    from xai_lib._core import batching
+
+    monkeypatch.setattr(batching, "AUTO_CPU_SCALE", 3 * 16 * 16 * size**2)
+    monkeypatch.setattr(batching, "AUTO_MIN_SAMPLES", 1)
+
+
+def assert_same(result, expected):
+    """Equal up to rounding (a chunk's convolutions and matrix products may sum in another order)."""
+    scale = float(expected.abs().max())
+    torch.testing.assert_close(result, expected, rtol=1e-12, atol=1e-12 * scale)
+
+
+def test_zbox_bounds_per_sample_follow_the_chunks(monkeypatch):
+    """Bounds shaped like x raised "does not broadcast" as soon as the batch ran in chunks."""
+    model, n = textbook_cnn(), 5
+    x = torch.rand(n, 3, 16, 16, dtype=torch.float64)
+    low, high = x - 0.1 - torch.rand_like(x), x + 0.1 + torch.rand_like(x)
+    h = model[:3](x)  # the input of conv "3", after the max pool: bounds per sample too
+    h_low, h_high = h - 0.5, h + torch.rand_like(h)
+    rules = {
+        "0": R.ZBox(low, high),
+        "3": R.ZBox(h_low, h_high),
+        nn.Conv2d: R.Gamma(0.25),
+        nn.Linear: R.Epsilon(1e-6),
+    }
+    target = [0, 1, 2, 3, 0]
+    whole = xl.lrp(model, x, target, rules=rules, batch_size=n)
+    assert_same(xl.lrp(model, x, target, rules=rules, batch_size=2), whole)
+    assert_same(xl.lrp(model, x, target, rules=rules, batch_size=1), whole)
+    calls = []
+    model[0].register_forward_hook(lambda *_: calls.append(1))
+    few_samples_per_chunk(monkeypatch, 2)
+    assert_same(xl.lrp(model, x, target, rules=rules), whole)
+    assert len(calls) == 3  # the automatic chunks: 2 + 2 + 1 samples
+    theirs = zennit_lrp(
+        model,
+        x,
+        target,
+        [(Convolution, zr.Gamma(0.25)), (nn.Linear, zr.Epsilon(1e-6))],
+        first_map=[(Convolution, zr.ZBox(low, high))],
+        name_map=[(["3"], zr.ZBox(h_low, h_high))],
+    )
+    torch.testing.assert_close(whole, theirs, rtol=1e-12, atol=1e-15)
+
+
+def test_zbox_bounds_not_per_sample_are_not_cut():
+    """Bounds of fewer dims than the layer's input broadcast as they are, even where their
+    first dim happens to be the number of samples (5 features of 5 samples)."""
+    model, n = textbook_mlp(), 5
+    x = torch.rand(n, 5, dtype=torch.float64)
+    for low, high in [
+        (-torch.rand(5, dtype=torch.float64), 1 + torch.rand(5, dtype=torch.float64)),
+        (-torch.rand(1, 5, dtype=torch.float64), 1.0),
+        (x - 0.1, x + 0.1),
+    ]:
+        rules = {"0": R.ZBox(low, high), nn.Linear: R.Zero()}
+        whole = xl.lrp(model, x, 0, rules=rules, batch_size=n)
+        assert_same(xl.lrp(model, x, 0, rules=rules, batch_size=2), whole)
+        theirs = zennit_lrp(
+            model,
+            x,
+            [0] * n,
+            [(nn.Linear, zr.Epsilon(exact_division))],
+            # zennit takes bounds per sample (of x's shape)
+            first_map=[
+                (
+                    nn.Linear,
+                    zr.ZBox(*(torch.as_tensor(b).expand_as(x) for b in (low, high))),
+                )
+            ],
+        )
+        torch.testing.assert_close(whole, theirs, rtol=1e-12, atol=1e-15)
+    with pytest.raises(ValueError, match=r"samples 0 to 1 of 5"):
+        xl.lrp(model, x, 0, rules={"0": R.ZBox(torch.zeros(4, 5), 1.0)}, batch_size=2)
+
+
 @pytest.mark.parametrize(
     "make",
     [

@@ -12,7 +12,10 @@ shares, so that no method has to repeat it:
 * methods that run one forward and backward pass over the batch (they do not take
   ``batch_size`` themselves) get one: the samples are cut into chunks by the core's one loop
   :func:`~xai_lib._core.batching.batches` (automatic size by default), so a large batch cannot
-  run out of memory, and the result does not depend on the chunking;
+  run out of memory, and the result does not depend on the chunking; such a method that
+  declares a keyword parameter ``samples`` is told which samples each chunk holds
+  (:class:`Samples`), e.g. to cut options given per sample (``xl.lrp``'s ZBox bounds shaped
+  like x) to the chunk - ``samples`` is no option of the caller's;
 * the result is detached.
 
 Each registered function carries a :class:`MethodInfo` as ``.info``: its family, what it
@@ -68,6 +71,23 @@ class MethodInfo:
     batched: bool  # takes batch_size= (result independent of it); true of every method
 
 
+@dataclass(frozen=True)
+class Samples:
+    """The samples one chunk of a chunked method holds: ``x[part]`` of the caller's ``total``."""
+
+    part: slice
+    total: int
+
+    @property
+    def whole(self) -> bool:
+        """Whether the chunk is the whole batch."""
+        return self.part.start == 0 and self.part.stop == self.total
+
+
+#: A chunked method with a keyword parameter of this name gets its chunk's :class:`Samples`.
+SAMPLES = "samples"
+
+
 #: name -> attribution function; every method of the book, one signature.
 METHODS: dict[str, Callable[..., torch.Tensor]] = {}
 
@@ -113,10 +133,13 @@ def takes_option(fn, option: str) -> bool:
     return option in parameters
 
 
-def _option_checker(name: str, fn, extra=()) -> Callable[[dict], None]:
-    """A function validating a call's options against ``fn``'s keyword parameters."""
-    parameters = list(inspect.signature(fn).parameters.values())[
-        3:
+def _option_checker(name: str, fn, extra=(), hidden=()) -> Callable[[dict], None]:
+    """A function validating a call's options against ``fn``'s keyword parameters, less the
+    ``hidden`` ones, which the wrapper passes itself."""
+    parameters = [
+        p
+        for p in list(inspect.signature(fn).parameters.values())[3:]
+        if p.name not in hidden
     ]  # after model, x, target
     open_ended = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
     known = {p.name for p in parameters if p.kind is not inspect.Parameter.VAR_KEYWORD}
@@ -160,10 +183,11 @@ def _concatenated(parts: list):
     return torch.cat(parts)
 
 
-def _with_batch_size(fn) -> inspect.Signature:
-    """fn's signature with a keyword-only ``batch_size=None`` before any ``**options``."""
+def _with_batch_size(fn, hidden=()) -> inspect.Signature:
+    """fn's signature with a keyword-only ``batch_size=None`` before any ``**options``, and
+    without the ``hidden`` parameters (those the wrapper passes itself)."""
     signature = inspect.signature(fn)
-    parameters = list(signature.parameters.values())
+    parameters = [p for p in signature.parameters.values() if p.name not in hidden]
     position = next(
         (
             i
@@ -188,7 +212,8 @@ def attribution_method(
     ``family`` is one of :data:`FAMILIES`, ``returns`` one of :data:`RETURNS`; the
     function's signature says whether it is seeded. A function without a ``batch_size``
     parameter runs one pass over the samples it is given; the wrapper gives it a
-    ``batch_size`` option and feeds it chunks of samples (see the module's docstring).
+    ``batch_size`` option and feeds it chunks of samples (see the module's docstring), telling
+    it which ones as ``samples=`` (:class:`Samples`) if it has a keyword parameter so named.
 
     The wrapped function receives ``(model, x, target, **options)``: the eager module in eval
     mode, a private copy of x, and ``target`` already a validated LongTensor (N,) on x's
@@ -204,9 +229,12 @@ def attribution_method(
     def decorate(fn):
         parameters = inspect.signature(fn).parameters
         chunked = "batch_size" not in parameters
+        hidden = (SAMPLES,) if chunked and SAMPLES in parameters else ()
         # wrappers (smoothgrad, spectral_lens) leave this check to the method they wrap
         differentiates = family != "perturbation" and "method" not in parameters
-        check_options = _option_checker(name, fn, ("batch_size",) if chunked else ())
+        check_options = _option_checker(
+            name, fn, ("batch_size",) if chunked else (), hidden
+        )
 
         @functools.wraps(fn)
         def method(model, x, target=None, **options):
@@ -226,14 +254,15 @@ def attribution_method(
                     return _detached(fn(module, x, t, **options))
                 n, parts = x.shape[0], []
                 for chunk in batches(1, n, batch_size, x[0].numel(), x.device, name):
-                    whole = chunk.part.start == 0 and chunk.part.stop == n
-                    xs = x if whole else x[chunk.part]
-                    ts = t if whole or t is None else t[chunk.part]
-                    parts.append(_detached(fn(module, xs, ts, **options)))
+                    samples = Samples(chunk.part, n)
+                    xs = x if samples.whole else x[chunk.part]
+                    ts = t if samples.whole or t is None else t[chunk.part]
+                    told = {SAMPLES: samples} if hidden else {}
+                    parts.append(_detached(fn(module, xs, ts, **options, **told)))
                 return _concatenated(parts)
 
         if chunked:
-            method.__signature__ = _with_batch_size(fn)
+            method.__signature__ = _with_batch_size(fn, hidden)
             method.__doc__ = (fn.__doc__ or "").rstrip() + _BATCH_SIZE_DOC
         method.info = MethodInfo(name, family, returns, "seed" in parameters, True)
         return register(name)(method)

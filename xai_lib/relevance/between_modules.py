@@ -212,6 +212,22 @@ def _tensors(value):
             yield from _tensors(item)
 
 
+def _positional(args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+    """The operands of a handled operation as positional arguments, as the handlers read them.
+
+    ``torch.add(input=a, other=b)``, ``a.add(other=b)`` (args[0] is then a, the tensor whose
+    method it is) and ``torch.sum(input=a, dim=1)`` become ``(a, b)``, ``(a, b)`` and ``(a,)``
+    with ``dim`` left a keyword.
+    """
+    if not args and ("input" in kwargs or "self" in kwargs):
+        kwargs = dict(kwargs)
+        args = (kwargs.pop("input") if "input" in kwargs else kwargs.pop("self"),)
+    if len(args) == 1 and "other" in kwargs:
+        kwargs = dict(kwargs)
+        args = (*args, kwargs.pop("other"))
+    return args, kwargs
+
+
 def _name(func) -> str:
     return str(
         getattr(func, "__qualname__", None) or getattr(func, "__name__", repr(func))
@@ -243,15 +259,16 @@ class BetweenModules(TorchFunctionMode):
             t.requires_grad for t in _tensors((args, kwargs))
         ):
             return func(*args, **kwargs)
-        in_place = func in _OUT_OF_PLACE or (
-            func is F.relu and kwargs.get("inplace", False)
-        )
         handler = _HANDLERS.get(_OUT_OF_PLACE.get(func, func))
         if handler is None:
             result = func(*args, **kwargs)
             if any(t.requires_grad for t in _tensors(result)) or _writes_in_place(func):
                 raise self._unsupported(func)
             return result
+        args, kwargs = _positional(args, kwargs)
+        in_place = func in _OUT_OF_PLACE or (
+            func is F.relu and kwargs.get("inplace", False)
+        )
         if "out" in kwargs or (in_place and not carries(args[0])):
             raise self._unsupported(func)
         for t in _tensors((args, kwargs)):

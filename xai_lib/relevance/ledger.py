@@ -3,8 +3,9 @@
 LRP needs a little information about relevance-carrying tensors beyond their values: which
 Linear/Conv produced a tensor (a BatchNorm that reads it may fold into that layer), how often
 it is read (the fold holds only if the BatchNorm is its only reader), and whether an in-place
-operation in ``forward()`` retired it (LRP computes ``out += x`` out of place, so reading the
-old ``out`` again would silently use the value before the addition).
+operation in ``forward()`` - ``out += x``, or a module such as ``nn.ReLU(inplace=True)`` - retired
+it (LRP computes such operations out of place, so reading the old ``out`` again would silently
+use the value before the operation).
 
 :class:`Ledger` keeps this per call, keyed by ``id(tensor)``; each entry holds the tensor
 itself, so no id can be reused by another tensor while the call runs. Nothing is written onto
@@ -51,8 +52,9 @@ class Ledger:
             return
         if entry.retired:
             raise ValueError(
-                "xl.lrp: a tensor changed in place (e.g. out.add_(x)) is read again; LRP "
-                "computes in-place operations out of place, so write out = out + x instead"
+                "xl.lrp: a tensor changed in place (by out.add_(x), out += x, or a module such as "
+                "nn.ReLU(inplace=True)) is read again; LRP computes in-place operations out of "
+                "place, so use their result instead: out = out + x, z = relu(z)"
             )
         entry.reads += 1
 
@@ -61,5 +63,5 @@ class Ledger:
         return 0 if entry is None else entry.reads
 
     def retire(self, tensor: torch.Tensor) -> None:
-        """``tensor`` was the target of an in-place operation: reading it again raises."""
+        """``tensor`` was the target of an in-place operation or module: reading it again raises."""
         self._entry(tensor).retired = True

@@ -16,7 +16,9 @@ al., 2021). Module by module:
 * max pooling: winner-take-all (the gradient routes relevance to the maximum); Flatten,
   Unflatten and Identity move relevance with the gradient;
 * ReLU, LeakyReLU, Softplus (SoftplusBeta too; activations are part of their neuron) and Dropout
-  pass relevance on unchanged;
+  pass relevance on unchanged; an in-place activation (``nn.ReLU(inplace=True)``) retires its
+  input like any in-place operation, so a forward that reads the input again, not the
+  activation's result, raises instead of being explained as another function;
 * operations a ``forward()`` applies between modules - residual sums above all - are handled by
   :class:`~.between_modules.BetweenModules`: sums and functional pools split relevance in
   proportion to their operands, max routes it to the winner, reshapes move it along;
@@ -40,12 +42,13 @@ import torch
 from torch import nn
 
 from .._core import Hooks, attribution_method, check_output, select_outputs
+from .._core.registry import Samples
 from .between_modules import BetweenModules
 from .canonize import BATCH_NORMS, Fold, FoldedBatchNorm, batch_norm_affine
 from .graph import Pass, Proportional, attach, carries
 from .layers import AFFINE, CONVOLUTIONS, LAYERS, LayerCall, linear_map
 from .ledger import Ledger
-from .rule_lookup import RuleLookup, rule_lookup
+from .rule_lookup import RuleLookup, for_samples, rule_lookup
 
 _AVERAGE_POOLS = (
     nn.AvgPool1d,
@@ -55,15 +58,8 @@ _AVERAGE_POOLS = (
     nn.AdaptiveAvgPool2d,
     nn.AdaptiveAvgPool3d,
 )
-_PASS = (
-    nn.ReLU,
-    nn.LeakyReLU,
-    nn.Softplus,
-    nn.Dropout,
-    nn.Dropout1d,
-    nn.Dropout2d,
-    nn.Dropout3d,
-)
+_DROPOUTS = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d)
+_PASS = (nn.ReLU, nn.LeakyReLU, nn.Softplus, *_DROPOUTS)
 _GRADIENT = (
     nn.MaxPool1d,
     nn.MaxPool2d,
@@ -89,7 +85,15 @@ SUPPORTED = (
 
 
 @attribution_method("lrp", family="relevance")
-def lrp(model, x, target=None, *, rules=None, canonize: bool = True):
+def lrp(
+    model,
+    x,
+    target=None,
+    *,
+    rules=None,
+    canonize: bool = True,
+    samples: Samples | None = None,
+):
     """Layer-wise relevance propagation of f_target(x) to the input, shaped like x.
 
     ``rules``: one :class:`xai_lib.rules.Rule` for every layer; a dict from module name (as in
@@ -101,8 +105,12 @@ def lrp(model, x, target=None, *, rules=None, canonize: bool = True):
     ``canonize=True`` folds each BatchNorm into the Linear/Conv before it (when that layer's
     output feeds nothing else); ``False`` explains BatchNorms as layers of their own, with their
     own rules. Residual sums are split in proportion either way.
+
+    ``samples`` (passed by the registry, no option of the caller's): which samples of the
+    caller's batch x is, when the batch runs in chunks; rules with per-sample parameters
+    (ZBox bounds shaped like x) are cut to them, so the result does not depend on the chunking.
     """
-    rule_for = rule_lookup(model, rules)
+    rule_for = for_samples(rule_lookup(model, rules), samples)
     if not isinstance(canonize, bool):
         raise ValueError(f"canonize must be True or False, got {canonize!r}")
     for p in model.parameters():  # only relevance flows; the guard restores the flags
@@ -209,6 +217,11 @@ class _Propagation:
         if getattr(module, "inplace", False):
             # the module overwrites its input, which the layer before still needs
             x_in = x_in.clone()
+            # the forward's own x thus keeps its old values, and reading it again would explain
+            # another function: x is retired, as by an in-place operation between modules
+            # (not by a dropout, which changes nothing in eval mode)
+            if not isinstance(module, _DROPOUTS):
+                self.ledger.retire(x)
         if kind != "pass":
             x_in.requires_grad_(True)
         self.running.append((kind, x, x_in))

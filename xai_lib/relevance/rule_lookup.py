@@ -4,6 +4,9 @@
 ``rules`` is None (every layer: :data:`DEFAULT_RULE`), one Rule for every layer, a dict from
 module names (as in ``model.named_modules()``) or module types to rules (names first, then
 types in the dict's order), or a function ``(name, module) -> Rule or None``.
+
+:func:`for_samples` is the lookup of one chunk of a batch that ``xl.lrp`` runs in chunks:
+each rule as ``rule.for_samples(part, total)``, so per-sample parameters follow the chunk.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Callable
 from torch import nn
 
 from .._core import find_module
+from .._core.registry import Samples
 from .canonize import BATCH_NORMS
 from .layers import LAYERS
 from .rules import Epsilon, Rule, check_rule
@@ -27,6 +31,8 @@ def rule_lookup(model: nn.Module, rules) -> RuleLookup:
     """The user's ``rules`` -> a function (name, module) -> Rule."""
     if rules is None:
         return lambda name, module: DEFAULT_RULE
+    if isinstance(rules, type) and issubclass(rules, Rule):
+        check_rule(rules, "rules")  # a class, not a rule: the error says so
     if isinstance(rules, Rule):
         return lambda name, module: rules
     if isinstance(rules, dict):
@@ -37,6 +43,14 @@ def rule_lookup(model: nn.Module, rules) -> RuleLookup:
         "rules must be None, an xl.rules.Rule, a dict from module names or types to rules, or a "
         f"function (name, module) -> Rule; got {type(rules).__name__}"
     )
+
+
+def for_samples(lookup: RuleLookup, samples: Samples | None) -> RuleLookup:
+    """``lookup`` for a pass over the ``samples`` of the batch (None or all: ``lookup``)."""
+    if samples is None or samples.whole:
+        return lookup
+    part, total = samples.part, samples.total
+    return lambda name, module: lookup(name, module).for_samples(part, total)
 
 
 def _dict_lookup(model: nn.Module, rules: dict) -> RuleLookup:
@@ -52,6 +66,11 @@ def _dict_lookup(model: nn.Module, rules: dict) -> RuleLookup:
             raise ValueError(
                 f"the keys of rules must be module names or nn.Module types, got {key!r}"
             )
+        elif not _takes_rules(key):
+            raise ValueError(
+                f"rules has the key {key.__name__}, a module type which takes no rule; rules apply "
+                "to Linear, Conv and BatchNorm layers"
+            )
         check_rule(rule, f"rules[{key!r}]")
     by_type = [(key, rule) for key, rule in rules.items() if isinstance(key, type)]
 
@@ -63,6 +82,13 @@ def _dict_lookup(model: nn.Module, rules: dict) -> RuleLookup:
         )
 
     return lookup
+
+
+def _takes_rules(key: type) -> bool:
+    """Whether a module type key can match a layer rules apply to: one of them, a subclass of
+    one (a custom Conv2d), or a base class of one (``nn.Module``, ``_BatchNorm``)."""
+    ruled = LAYERS + BATCH_NORMS
+    return issubclass(key, ruled) or any(issubclass(layer, key) for layer in ruled)
 
 
 def _function_lookup(function) -> RuleLookup:

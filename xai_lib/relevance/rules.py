@@ -44,12 +44,17 @@ one call of a linear layer (:class:`~.layers.LayerCall`), as ``xl.lrp`` hands it
   contributions add and subtract, and ``c.redistribute(relevance, stabilizer)`` applies the
   formula above.
 
+A rule with parameters given per sample (ZBox bounds shaped like x) also implements
+``for_samples(part, total)``: ``xl.lrp`` runs a large batch in chunks, and asks each layer's
+rule for the one of the samples ``part`` of the ``total``; the default is the rule itself.
+
 :func:`layered` builds the tutorial's per-depth composite (zB first, gamma lower, epsilon middle,
 LRP-0 top) as a ``{module name: rule}`` dict for ``xl.lrp(..., rules=...)``.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 
 import torch
@@ -93,9 +98,18 @@ class Rule:
     def relevance(self, layer, relevance: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
+    def for_samples(self, part: slice, total: int) -> Rule:
+        """The rule for the samples ``part`` of a batch of ``total``, which ``xl.lrp`` runs as
+        one chunk: a rule with per-sample parameters cuts them to the chunk. By default the
+        rule itself."""
+        return self
+
     def __repr__(self) -> str:
+        """The rule and its options, less those at their defaults and private attributes."""
         options = ", ".join(
-            f"{k}={_show(v)}" for k, v in vars(self).items() if not _is_default(k, v)
+            f"{k}={_show(v)}"
+            for k, v in vars(self).items()
+            if not (k.startswith("_") or _is_default(k, v))
         )
         return f"{type(self).__name__}({options})"
 
@@ -247,15 +261,32 @@ def _check_bound(value, name: str):
     )
 
 
-def _bound(value, x: torch.Tensor, name: str) -> torch.Tensor:
-    """A ZBox bound as a tensor of the layer input's shape."""
+def _bound(
+    value, x: torch.Tensor, name: str, samples: tuple[slice, int] | None
+) -> torch.Tensor:
+    """A ZBox bound as a tensor of the layer input's shape.
+
+    ``samples``: (part, total) when the layer runs on the samples ``part`` of a batch of
+    ``total``; a bound given per sample - as many dims as the input, the first of size
+    ``total`` - is cut to them. Others (numbers, per-channel bounds) broadcast as they are.
+    """
+    shape = tuple(value.shape) if isinstance(value, torch.Tensor) else ()
+    where = ""
+    if samples is not None:
+        part, total = samples
+        where = (
+            f" (samples {part.start} to {part.stop - 1} of {total}, run as one chunk)"
+        )
+        per_sample = isinstance(value, torch.Tensor) and value.dim() == x.dim()
+        if per_sample and value.shape[0] == total:
+            value = value[part]
     bound = torch.as_tensor(value, dtype=x.dtype, device=x.device)
     try:
         return bound.broadcast_to(x.shape)
     except RuntimeError:
         raise ValueError(
-            f"ZBox {name} of shape {tuple(bound.shape)} does not broadcast to the input of its "
-            f"layer, of shape {tuple(x.shape)}"
+            f"ZBox {name} of shape {shape} does not broadcast to the input of its layer, of "
+            f"shape {tuple(x.shape)}{where}"
         ) from None
 
 
@@ -263,8 +294,12 @@ class ZBox(Rule):
     """The zB rule for a first layer whose inputs lie in [low, high]: c = a w - low w+ - high w-.
 
     ``low`` and ``high`` are numbers or tensors broadcastable to the layer's input, e.g. per
-    channel (1, C, 1, 1) bounds of normalized images, or tensors shaped like x.
+    channel (1, C, 1, 1) bounds of normalized images, or tensors shaped like x (per sample:
+    when ``xl.lrp`` runs the batch in chunks, each chunk uses its samples' bounds).
     """
+
+    #: (part, total) when the rule is that of the samples ``part`` of a batch of ``total``
+    _samples: tuple[slice, int] | None = None
 
     def __init__(self, low, high, *, stabilizer: float = DEFAULT_STABILIZER) -> None:
         self.low, self.high = _check_bound(low, "low"), _check_bound(high, "high")
@@ -280,9 +315,17 @@ class ZBox(Rule):
             raise ValueError("ZBox needs low <= high everywhere")
         self.stabilizer = check_nonnegative(stabilizer, "stabilizer")
 
+    def for_samples(self, part: slice, total: int) -> ZBox:
+        """This rule for the samples ``part`` of ``total``: bounds given per sample are cut to
+        them when the layer runs (only then is the layer input's shape known)."""
+        rule = copy.copy(self)
+        rule._samples = (part, total)
+        return rule
+
     def relevance(self, layer, relevance):
         x, weight, bias = layer.x, layer.weight, layer.bias
-        low, high = _bound(self.low, x, "low"), _bound(self.high, x, "high")
+        low = _bound(self.low, x, "low", self._samples)
+        high = _bound(self.high, x, "high", self._samples)
         box = (
             layer.own()
             - layer.contribution(low, weight.clamp(min=0), positive_part(bias))
@@ -305,6 +348,9 @@ class Flat(Rule):
 
 
 def check_rule(rule, name: str) -> Rule:
+    if isinstance(rule, type) and issubclass(rule, Rule):
+        kind = rule.__name__
+        raise ValueError(f"{name}={kind} is a class: pass an instance, e.g. {kind}()")
     if not isinstance(rule, Rule):
         raise ValueError(
             f"{name} must be an xl.rules.Rule (e.g. xl.rules.Gamma()), got {rule!r}"
