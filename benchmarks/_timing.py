@@ -186,6 +186,12 @@ class Sweep(NamedTuple):
         """auto / best fixed: 1.00 is as fast as the best fixed batch_size."""
         return self.auto / self.best
 
+    def __str__(self) -> str:
+        return (
+            f"batch_size=None is {self.ratio:.2f}x the best fixed batch_size "
+            f"({self.best_size}); sweep: {curve(self.times)}"
+        )
+
 
 def sweep(
     run: Callable[[int | None], object],

@@ -142,10 +142,7 @@ def run(rounds: int = 5, memory: bool = True) -> None:
         len(path),
         rounds=max(2, rounds // 2),
     )
-    print(
-        f"  batch_size=None is {chunks.ratio:.2f}x the best fixed batch_size "
-        f"({chunks.best_size}); sweep: {T.curve(chunks.times)}"
-    )
+    print(f"  {chunks}")
     T.record(
         "gradients",
         "integrated_gradients",
@@ -194,10 +191,7 @@ def run(rounds: int = 5, memory: bool = True) -> None:
         len(noisy),
         rounds=max(2, rounds // 2),
     )
-    print(
-        f"  batch_size=None is {chunks.ratio:.2f}x the best fixed batch_size "
-        f"({chunks.best_size}); sweep: {T.curve(chunks.times)}"
-    )
+    print(f"  {chunks}")
     T.record(
         "gradients",
         "smoothgrad",

@@ -41,10 +41,7 @@ def measure(name, fn, perturbed, model, rounds, peers=None, peer_label=None) -> 
     references = [limit_name] + ([peer_label] if peer_label else [])
     T.report(f"{name}, {len(perturbed)} perturbed images 3x32x32", times, references)
     chunks = T.sweep(fn, len(perturbed), rounds=max(2, rounds // 2))
-    print(
-        f"  batch_size=None is {chunks.ratio:.2f}x the best fixed batch_size "
-        f"({chunks.best_size}); sweep: {T.curve(chunks.times)}"
-    )
+    print(f"  {chunks}")
     T.record(
         "metrics",
         name,

@@ -92,10 +92,7 @@ def occlusion_benchmark(model, x, target, rounds: int) -> None:
         len(occluded),
         rounds=max(2, rounds // 2),
     )
-    print(
-        f"  batch_size=None is {chunks.ratio:.2f}x the best fixed batch_size "
-        f"({chunks.best_size}); sweep: {T.curve(chunks.times)}"
-    )
+    print(f"  {chunks}")
     T.record(
         "perturbation",
         "occlusion",
@@ -141,10 +138,7 @@ def rise_benchmark(model, x, target, rounds: int, n_masks: int = 2000) -> None:
         len(masked),
         rounds=max(2, rounds // 2),
     )
-    print(
-        f"  batch_size=None is {chunks.ratio:.2f}x the best fixed batch_size "
-        f"({chunks.best_size}); sweep: {T.curve(chunks.times)}"
-    )
+    print(f"  {chunks}")
     T.record("perturbation", "rise", ours, ceiling.seconds, auto_vs_best=chunks.ratio)
 
 
